@@ -1,0 +1,189 @@
+//! Command-line flags, as close to what the user typed as possible; [`crate::config`] turns
+//! them and the config file into validated settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// XMail's log directory on this platform.
+#[cfg(windows)]
+pub const DEFAULT_XMAIL_LOG_DIR: &str = r"C:\MailRoot\logs";
+/// XMail's log directory on this platform.
+#[cfg(not(windows))]
+pub const DEFAULT_XMAIL_LOG_DIR: &str = "/var/MailRoot/logs";
+
+/// Nmail's error log directory.
+pub const DEFAULT_WEBMAIL_LOG_DIR: &str = "/home/nmail2/weblogs";
+
+/// The default listen address (10587: free in the exporter port list and on mail hosts).
+pub const DEFAULT_LISTEN_ADDRESS: &str = ":10587";
+
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("XMAIL_EXPORTER_REVISION"),
+    ", rustc ",
+    env!("XMAIL_EXPORTER_RUSTC_VERSION"),
+    ")"
+);
+
+/// Prometheus exporter for XMail SMTP/SMAIL and Nmail webmail logs.
+///
+/// Without a subcommand it follows the log directories and serves metrics over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "xmail_exporter", version = LONG_VERSION, about, long_about = None)]
+pub struct Cli {
+    /// A subcommand; serving metrics when none is given.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Flags of the default (serving) mode.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    /// YAML config file: time zone and webmail classification rules.
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Only log messages at or above this level.
+    #[arg(long = "log.level", global = true, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages (on stderr).
+    #[arg(long = "log.format", global = true, value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read log files once, from start to end, print the metrics and exit.
+    Report(ReportArgs),
+}
+
+/// Flags of the serving mode.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// XMail log directory (smtp-* and smail-* files).
+    #[arg(long = "xmail.log-dir", value_name = "DIR", default_value = DEFAULT_XMAIL_LOG_DIR)]
+    pub xmail_log_dir: PathBuf,
+
+    /// Nmail webmail log directory (error-YYYYMMDD.txt files); "" to not read webmail logs.
+    #[arg(long = "webmail.log-dir", value_name = "DIR", default_value = DEFAULT_WEBMAIL_LOG_DIR)]
+    pub webmail_log_dir: PathBuf,
+
+    /// How often to look for changes when no filesystem event arrives (also the only way on
+    /// NFS and other filesystems without notifications).
+    #[arg(long = "tail.poll-interval", value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Read the files that exist at start-up from their beginning (default: only new lines).
+    #[arg(long = "tail.from-beginning")]
+    pub from_beginning: bool,
+
+    /// Address to listen on: host:port, or :port for every interface. Repeatable.
+    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_addresses: Vec<String>,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Log files or directories (searched recursively); the kind comes from each file name.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = ReportFormat::Prometheus)]
+    pub format: ReportFormat,
+}
+
+/// `report` output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The Prometheus text exposition format: the same metrics `/metrics` serves.
+    Prometheus,
+}
+
+/// Log levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including each malformed line (rate-limited).
+    Debug,
+    /// Start-up, directories found or lost, truncations.
+    Info,
+    /// Problems the exporter works around.
+    Warn,
+    /// Problems it cannot.
+    Error,
+}
+
+/// Log formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` pairs, as other Prometheus exporters write.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 1s, 500ms, 2m)"))?;
+    if d < Duration::from_millis(10) {
+        return Err("must be at least 10ms".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["xmail_exporter"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.serve.xmail_log_dir,
+            PathBuf::from(DEFAULT_XMAIL_LOG_DIR)
+        );
+        assert_eq!(cli.serve.listen_addresses, [":10587"]);
+        assert_eq!(cli.serve.poll_interval, Duration::from_secs(1));
+        assert_eq!(cli.serve.telemetry_path, "/metrics");
+        assert_eq!(cli.log_format, LogFormat::Logfmt);
+    }
+
+    #[test]
+    fn flags_and_report() {
+        let cli = Cli::try_parse_from([
+            "xmail_exporter",
+            "--web.listen-address=127.0.0.1:1",
+            "--web.listen-address",
+            "[::1]:2",
+            "--tail.poll-interval=250ms",
+            "--tail.from-beginning",
+        ])
+        .unwrap();
+        assert_eq!(cli.serve.listen_addresses.len(), 2);
+        assert_eq!(cli.serve.poll_interval, Duration::from_millis(250));
+        assert!(cli.serve.from_beginning);
+        let cli = Cli::try_parse_from(["xmail_exporter", "report", "a", "b", "--log.level=debug"])
+            .unwrap();
+        match cli.command {
+            Some(Command::Report(r)) => assert_eq!(r.paths.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cli.log_level, LogLevel::Debug);
+        assert!(Cli::try_parse_from(["xmail_exporter", "--tail.poll-interval=fast"]).is_err());
+        assert!(Cli::try_parse_from(["xmail_exporter", "report"]).is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! The default command: follow the log directories and serve `/metrics`.
+//!
+//! Start-up order: metrics, listeners (so a port clash fails before anything else runs),
+//! the tail thread, the HTTP server. On SIGINT or SIGTERM the server stops accepting, open
+//! requests finish, then the tail thread stops.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::cli::ServeArgs;
+use crate::config::Settings;
+use crate::http::{self, WebState};
+use crate::metrics::{Metrics, MetricsOptions, Recorder};
+use crate::tail::discover::KindSet;
+use crate::tail::file::StartAt;
+use crate::tail::watch::DirWatcher;
+use crate::tail::{DirSpec, Tailer};
+
+/// The directories to follow, from the flags.
+pub fn dir_specs(args: &ServeArgs) -> Vec<DirSpec> {
+    let mut dirs = vec![DirSpec {
+        path: args.xmail_log_dir.clone(),
+        kinds: KindSet::XMAIL,
+    }];
+    if args.webmail_log_dir != PathBuf::new() {
+        dirs.push(DirSpec {
+            path: args.webmail_log_dir.clone(),
+            kinds: KindSet::WEBMAIL,
+        });
+    }
+    dirs
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
+    if !args.telemetry_path.starts_with('/') {
+        anyhow::bail!(
+            "bad --web.telemetry-path {:?}: it must start with /",
+            args.telemetry_path
+        );
+    }
+    let metrics = Metrics::new(&settings.classifier, &MetricsOptions { process: true })
+        .context("cannot register metrics")?;
+    let registry = metrics.registry.clone();
+    let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone());
+    let start = if args.from_beginning {
+        StartAt::Beginning
+    } else {
+        StartAt::End
+    };
+    let tailer = Tailer::new(dir_specs(args), start);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let mut listeners = Vec::new();
+        for address in &args.listen_addresses {
+            listeners.push(http::bind(address).await?);
+        }
+        tracing::info!(
+            version = crate::VERSION,
+            revision = crate::REVISION,
+            xmail_log_dir = %args.xmail_log_dir.display(),
+            webmail_log_dir = %args.webmail_log_dir.display(),
+            timezone = settings.tz.iana_name().unwrap_or("system"),
+            "starting xmail_exporter"
+        );
+        for l in &listeners {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!(address = %a, "listening");
+            }
+        }
+        let ready = Arc::new(AtomicBool::new(false));
+        let tail = TailThread::start(tailer, recorder, ready.clone(), args.poll_interval)?;
+        let state = Arc::new(WebState {
+            registry,
+            telemetry_path: args.telemetry_path.clone(),
+            ready,
+        });
+        http::serve(listeners, state, shutdown_signal()).await;
+        tracing::info!("shutting down");
+        tail.stop();
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// The thread that owns the [`Tailer`] and the [`Recorder`]: it polls on every filesystem
+/// event and at least every poll interval.
+pub struct TailThread {
+    stop: Arc<AtomicBool>,
+    wake: mpsc::SyncSender<()>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl TailThread {
+    /// Starts the thread.
+    pub fn start(
+        mut tailer: Tailer,
+        mut recorder: Recorder,
+        ready: Arc<AtomicBool>,
+        poll_interval: Duration,
+    ) -> anyhow::Result<TailThread> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let mut watcher = DirWatcher::new(wake.clone());
+        let stop2 = stop.clone();
+        let handle = thread::Builder::new()
+            .name("tail".into())
+            .spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    let pass = tailer.poll_once(&mut recorder, Instant::now());
+                    ready.store(tailer.ready(), Ordering::Relaxed);
+                    watcher.sync(tailer.dirs());
+                    if pass.more {
+                        continue;
+                    }
+                    match woken.recv_timeout(poll_interval) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => thread::sleep(poll_interval),
+                    }
+                }
+            })
+            .context("cannot start the tail thread")?;
+        Ok(TailThread { stop, wake, handle })
+    }
+
+    /// Stops the thread after its current pass.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.wake.try_send(());
+        if self.handle.join().is_err() {
+            tracing::error!("the tail thread panicked");
+        }
+    }
+}

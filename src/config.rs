@@ -1,0 +1,179 @@
+//! The YAML config file and the settings derived from it.
+//!
+//! ```yaml
+//! timezone: Asia/Seoul        # IANA name; default: the system's zone
+//! webmail:
+//!   default_rules: true       # keep the built-in rules after yours (default true)
+//!   rules:                    # checked in order; the first match names the category
+//!     - name: captcha
+//!       regex: '(?i)captcha|자동입력'
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use crate::parse::webmail::{Classifier, Rule, default_rules};
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// IANA time zone of XMail's local times.
+    pub timezone: Option<String>,
+    /// Webmail error classification.
+    #[serde(default)]
+    pub webmail: WebmailConfig,
+}
+
+/// The `webmail:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebmailConfig {
+    /// Rules checked before the built-in ones.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Whether the built-in rules follow the configured ones.
+    #[serde(default = "yes")]
+    pub default_rules: bool,
+}
+
+impl Default for WebmailConfig {
+    fn default() -> WebmailConfig {
+        WebmailConfig {
+            rules: Vec::new(),
+            default_rules: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One rule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The category name.
+    pub name: String,
+    /// The regular expression.
+    pub regex: String,
+}
+
+/// Validated settings shared by every command.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The zone XMail's local times are in.
+    pub tz: TimeZone,
+    /// Webmail error classification.
+    pub classifier: Arc<Classifier>,
+}
+
+impl Settings {
+    /// Loads the config file, if any, and validates it. Errors name the file and the fix.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
+        let Some(path) = path else {
+            return Settings::from_config(FileConfig::default(), "the default settings");
+        };
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read config file {}: check the path given to --config",
+                path.display()
+            )
+        })?;
+        let cfg: FileConfig = if text.trim().is_empty() {
+            FileConfig::default()
+        } else {
+            serde_yaml_ng::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("config file {} is not valid: {e}", path.display()))?
+        };
+        Settings::from_config(cfg, &path.display().to_string())
+    }
+
+    /// Validates a parsed config; `origin` names it in errors.
+    pub fn from_config(cfg: FileConfig, origin: &str) -> anyhow::Result<Settings> {
+        let tz = match &cfg.timezone {
+            Some(name) => match TimeZone::get(name) {
+                Ok(tz) => tz,
+                Err(_) => bail!(
+                    "unknown time zone {name:?} in {origin}: use an IANA name such as Asia/Seoul"
+                ),
+            },
+            None => TimeZone::system(),
+        };
+        let mut rules: Vec<Rule> = cfg
+            .webmail
+            .rules
+            .into_iter()
+            .map(|r| Rule {
+                name: r.name,
+                regex: r.regex,
+            })
+            .collect();
+        if cfg.webmail.default_rules {
+            rules.extend(default_rules());
+        }
+        let classifier = Classifier::new(&rules).with_context(|| format!("in {origin}"))?;
+        Ok(Settings {
+            tz,
+            classifier: Arc::new(classifier),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> anyhow::Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yml");
+        std::fs::write(&p, yaml).unwrap();
+        Settings::load(Some(&p))
+    }
+
+    #[test]
+    fn full_config() {
+        let s = load("timezone: Asia/Seoul\nwebmail:\n  rules:\n    - name: captcha\n      regex: '(?i)captcha'\n").unwrap();
+        assert_eq!(s.tz.iana_name(), Some("Asia/Seoul"));
+        assert_eq!(s.classifier.categories()[0], "captcha");
+        assert!(s.classifier.categories().contains(&"auth".to_string()));
+    }
+
+    #[test]
+    fn without_default_rules() {
+        let s = load("webmail:\n  default_rules: false\n  rules:\n    - {name: a, regex: x}\n")
+            .unwrap();
+        assert_eq!(s.classifier.categories(), ["a", "other"]);
+    }
+
+    #[test]
+    fn empty_file_is_defaults() {
+        assert!(load("").is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = format!("{:#}", load("timezone: Mars/Olympus\n").unwrap_err());
+        assert!(e.contains("Mars/Olympus") && e.contains("IANA"), "{e}");
+        let e = format!("{:#}", load("timezon: UTC\n").unwrap_err());
+        assert!(e.contains("timezon"), "{e}");
+        let e = format!(
+            "{:#}",
+            load("webmail:\n  rules:\n    - {name: a, regex: '('}\n").unwrap_err()
+        );
+        assert!(e.contains("bad regex"), "{e}");
+        let e = format!(
+            "{:#}",
+            Settings::load(Some(Path::new("/nonexistent/x.yml"))).unwrap_err()
+        );
+        assert!(
+            e.contains("/nonexistent/x.yml") && e.contains("--config"),
+            "{e}"
+        );
+    }
+}

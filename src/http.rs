@@ -1,0 +1,206 @@
+//! The HTTP side: `/metrics` (or the configured path), a landing page at `/`, `/-/healthy`
+//! and `/-/ready`, served by hyper 1.x until a shutdown future completes.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use prometheus::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::metrics::encode_text;
+
+/// Connections served at once; more wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 512;
+/// A client must send its request headers within this time.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// On shutdown, open connections get this long to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// What the handlers need.
+pub struct WebState {
+    /// The registry `/metrics` encodes.
+    pub registry: Registry,
+    /// The metrics path, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Whether every log directory can be read (`/-/ready`).
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
+/// where the system allows one socket for both, else IPv4).
+pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    let fail = |e: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot listen on {address}: {e}; stop what uses that port or choose another with --web.listen-address"
+        )
+    };
+    if let Some(port) = address.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| {
+            anyhow::anyhow!("bad --web.listen-address {address:?}: write host:port or :port")
+        })?;
+        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
+            Ok(l) => Ok(l),
+            Err(_) => TcpListener::bind(SocketAddr::from(([0u8; 4], port)))
+                .await
+                .map_err(fail),
+        };
+    }
+    if !address.contains(':') {
+        anyhow::bail!("bad --web.listen-address {address:?}: write host:port or :port");
+    }
+    TcpListener::bind(address).await.map_err(fail)
+}
+
+/// Serves HTTP on `listeners` until `shutdown` completes, then lets open requests finish
+/// for up to [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    state: Arc<WebState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut acceptors = Vec::new();
+    for listener in listeners {
+        let tx = tx.clone();
+        acceptors.push(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(conn) => {
+                        if tx.send(conn).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            conn = rx.recv() => match conn { Some(c) => c, None => break },
+            () = &mut shutdown => break,
+        };
+        // The semaphore is never closed, so acquiring only waits.
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break;
+        };
+        let state = state.clone();
+        let service = service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(&req, &state)) }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    for a in acceptors {
+        a.abort();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("connections still open at shutdown were closed");
+    }
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "Method not allowed.\n",
+        );
+        r.headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let path = req.uri().path();
+    if path == state.telemetry_path {
+        return response(StatusCode::OK, TEXT_FORMAT, encode_text(&state.registry));
+    }
+    match path {
+        "/" => response(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            landing_page(&state.telemetry_path),
+        ),
+        "/-/healthy" => response(StatusCode::OK, "text/plain; charset=utf-8", "Healthy.\n"),
+        "/-/ready" if state.ready.load(Ordering::Relaxed) => {
+            response(StatusCode::OK, "text/plain; charset=utf-8", "Ready.\n")
+        }
+        "/-/ready" => response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            "Not ready: a log directory cannot be read (see the exporter's log).\n",
+        ),
+        _ => response(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "Not found.\n",
+        ),
+    }
+}
+
+fn landing_page(metrics_path: &str) -> String {
+    let path = html_escape(metrics_path);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>XMail Exporter</title></head>\n\
+         <body>\n<h1>XMail Exporter</h1>\n<p>Prometheus metrics from XMail SMTP/SMAIL and Nmail webmail logs.</p>\n\
+         <ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n\
+         <li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n<p>Version {} (revision {})</p>\n</body>\n</html>\n",
+        crate::VERSION,
+        crate::REVISION
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

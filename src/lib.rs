@@ -1,0 +1,31 @@
+//! xmail_exporter: XMail SMTP/SMAIL and Nmail webmail logs as Prometheus metrics.
+//!
+//! # Layout
+//! - [`parse`]: pure parsers, bytes of one line in, a typed event out ([`parse::status`] is
+//!   where an SMTP status code gets its meaning);
+//! - [`tail`]: follows log directories through XMail's time-named files, truncations and
+//!   late lines, and hands complete lines to a [`tail::Sink`];
+//! - [`metrics`]: every exported metric, declared once, and the [`metrics::Recorder`] sink
+//!   that parses lines and updates them;
+//! - [`http`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`;
+//! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
+//! - [`cmd`]: one function per subcommand (`serve`, `report`);
+//! - [`logging`]: logfmt or JSON logs on stderr.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod parse;
+pub mod tail;
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision built from, or `unknown`.
+pub const REVISION: &str = env!("XMAIL_EXPORTER_REVISION");
+/// The compiler version, e.g. `1.95.0`.
+pub const RUSTC_VERSION: &str = env!("XMAIL_EXPORTER_RUSTC_VERSION");

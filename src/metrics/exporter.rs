@@ -1,0 +1,120 @@
+//! The exporter's own metrics: how much of each log was read, how far behind it is, and what
+//! the tailer ran into. Resolved once per log kind.
+
+use prometheus::{
+    Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+use crate::parse::LogKind;
+
+/// Pre-resolved exporter metric children, indexed by [`LogKind::index`].
+pub struct ExporterMetrics {
+    /// Lines that parsed into an event.
+    pub parsed: [IntCounter; 3],
+    /// Lines that did not.
+    pub malformed: [IntCounter; 3],
+    /// Bytes of complete lines consumed.
+    pub read_bytes: [IntCounter; 3],
+    /// Newest event time seen, Unix seconds.
+    pub last_event: [Gauge; 3],
+    /// Bytes written to followed files but not yet consumed.
+    pub lag: [IntGauge; 3],
+    /// New log files that appeared after start-up, or files replaced in place.
+    pub rotations: [IntCounter; 3],
+    /// Files found shorter than the read offset.
+    pub truncations: [IntCounter; 3],
+    /// Failed reads of a file or a directory.
+    pub read_errors: [IntCounter; 3],
+}
+
+fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let v = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(v.clone()))?;
+    Ok(v)
+}
+
+fn per_log<T>(f: impl Fn(&str) -> T) -> [T; 3] {
+    LogKind::ALL.map(|k| f(k.as_str()))
+}
+
+impl ExporterMetrics {
+    /// Registers the exporter metrics, every log kind at 0.
+    pub fn new(registry: &Registry) -> prometheus::Result<ExporterMetrics> {
+        let lines = counter_vec(
+            registry,
+            "xmail_exporter_log_lines_total",
+            "Log lines read, by log and result (parsed or malformed).",
+            &["log", "result"],
+        )?;
+        let bytes = counter_vec(
+            registry,
+            "xmail_exporter_log_read_bytes_total",
+            "Bytes of complete log lines read, by log.",
+            &["log"],
+        )?;
+        let last = GaugeVec::new(
+            Opts::new(
+                "xmail_exporter_log_last_event_timestamp_seconds",
+                "Unix time of the newest event read from each log (0 until one is read).",
+            ),
+            &["log"],
+        )?;
+        registry.register(Box::new(last.clone()))?;
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "xmail_exporter_log_lag_bytes",
+                "Bytes written to the followed log files but not yet read, by log.",
+            ),
+            &["log"],
+        )?;
+        registry.register(Box::new(lag.clone()))?;
+        let rotations = counter_vec(
+            registry,
+            "xmail_exporter_log_rotations_total",
+            "New log files picked up after start-up (XMail starts a time-named file per period), by log.",
+            &["log"],
+        )?;
+        let truncations = counter_vec(
+            registry,
+            "xmail_exporter_log_truncations_total",
+            "Log files found shorter than the read offset and re-read from the start, by log.",
+            &["log"],
+        )?;
+        let read_errors = counter_vec(
+            registry,
+            "xmail_exporter_log_read_errors_total",
+            "Failed attempts to read a log file or list a log directory, by log.",
+            &["log"],
+        )?;
+        Ok(ExporterMetrics {
+            parsed: per_log(|l| lines.with_label_values(&[l, "parsed"])),
+            malformed: per_log(|l| lines.with_label_values(&[l, "malformed"])),
+            read_bytes: per_log(|l| bytes.with_label_values(&[l])),
+            last_event: per_log(|l| last.with_label_values(&[l])),
+            lag: per_log(|l| lag.with_label_values(&[l])),
+            rotations: per_log(|l| rotations.with_label_values(&[l])),
+            truncations: per_log(|l| truncations.with_label_values(&[l])),
+            read_errors: per_log(|l| read_errors.with_label_values(&[l])),
+        })
+    }
+}
+
+/// Registers `xmail_exporter_build_info` (always 1).
+pub fn register_build_info(registry: &Registry) -> prometheus::Result<()> {
+    let g = IntGaugeVec::new(
+        Opts::new(
+            "xmail_exporter_build_info",
+            "A metric with a constant value of 1, labelled with the exporter's version, git revision and compiler.",
+        ),
+        &["version", "revision", "rustc_version"],
+    )?;
+    registry.register(Box::new(g.clone()))?;
+    g.with_label_values(&[crate::VERSION, crate::REVISION, crate::RUSTC_VERSION])
+        .set(1);
+    Ok(())
+}

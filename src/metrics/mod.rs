@@ -1,0 +1,353 @@
+//! Everything the exporter exports, declared once, and the [`Recorder`] that turns parsed
+//! lines into metric updates.
+//!
+//! Each log family has its own file: [`smtp`] decides which counter an SMTP status moves,
+//! [`smail`] counts deliveries, [`webmail`] counts errors by category, and [`exporter`] holds
+//! the exporter's own metrics. All label children are resolved at start-up, so every known
+//! series is exported at 0 and the per-line path never looks a metric up by label strings.
+
+pub mod exporter;
+pub mod smail;
+pub mod smtp;
+pub mod webmail;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+use prometheus::{Encoder, Registry, TextEncoder};
+
+use crate::parse::smail::parse_smail;
+use crate::parse::smtp::parse_smtp;
+use crate::parse::time::TimeConverter;
+use crate::parse::webmail::{Classifier, parse_webmail};
+use crate::parse::{LogKind, ParseCtx, ParseError};
+use crate::tail::Sink;
+use exporter::ExporterMetrics;
+use smail::SmailMetrics;
+use smtp::SmtpMetrics;
+use webmail::WebmailMetrics;
+
+/// The label value that collects what is over a cardinality cap.
+pub const OTHER: &str = "other";
+
+/// A label whose values are not known in advance: the first `cap` distinct valid values get
+/// a series each, everything after (and anything invalid) shares the `other` series.
+pub struct BoundedLabels<T> {
+    cap: usize,
+    entries: Vec<(Box<[u8]>, T)>,
+    other: Option<T>,
+    make_other: Box<dyn Fn() -> T + Send>,
+}
+
+impl<T> BoundedLabels<T> {
+    /// A table of at most `cap` values; `make_other` builds the shared overflow child.
+    pub fn new(cap: usize, make_other: impl Fn() -> T + Send + 'static) -> BoundedLabels<T> {
+        BoundedLabels {
+            cap,
+            entries: Vec::new(),
+            other: None,
+            make_other: Box::new(make_other),
+        }
+    }
+
+    /// The child for `key`, creating it with `make` while under the cap.
+    pub fn get(
+        &mut self,
+        key: &[u8],
+        valid: fn(&[u8]) -> bool,
+        make: impl FnOnce(&str) -> T,
+    ) -> &T {
+        if let Some(i) = self.entries.iter().position(|(k, _)| **k == *key) {
+            return &self.entries[i].1;
+        }
+        if self.entries.len() < self.cap && valid(key) && key != OTHER.as_bytes() {
+            if let Ok(label) = std::str::from_utf8(key) {
+                self.entries.push((key.into(), make(label)));
+                return &self.entries[self.entries.len() - 1].1;
+            }
+        }
+        let make_other = &self.make_other;
+        self.other.get_or_insert_with(|| make_other())
+    }
+
+    /// How many distinct values have a series of their own.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when no value has a series of its own yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Options for [`Metrics::new`].
+#[derive(Clone, Debug)]
+pub struct MetricsOptions {
+    /// Register the `process_*` collector (not for one-shot reports).
+    pub process: bool,
+}
+
+/// The registry and the pre-resolved children of every metric.
+pub struct Metrics {
+    /// What `/metrics` encodes.
+    pub registry: Registry,
+    /// SMTP events.
+    pub smtp: SmtpMetrics,
+    /// SMAIL deliveries.
+    pub smail: SmailMetrics,
+    /// Webmail errors.
+    pub webmail: WebmailMetrics,
+    /// The exporter's own metrics.
+    pub exporter: ExporterMetrics,
+}
+
+impl Metrics {
+    /// Registers every metric in a new registry.
+    pub fn new(classifier: &Classifier, opts: &MetricsOptions) -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        exporter::register_build_info(&registry)?;
+        #[cfg(target_os = "linux")]
+        if opts.process {
+            registry.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))?;
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = opts.process;
+        Ok(Metrics {
+            smtp: SmtpMetrics::new(&registry)?,
+            smail: SmailMetrics::new(&registry)?,
+            webmail: WebmailMetrics::new(&registry, classifier)?,
+            exporter: ExporterMetrics::new(&registry)?,
+            registry,
+        })
+    }
+}
+
+/// Encodes a registry in the Prometheus text format.
+pub fn encode_text(registry: &Registry) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(16 * 1024);
+    // Encoding into a Vec cannot fail for I/O reasons; a family that does not encode (an
+    // invalid name) would be a bug caught by the golden tests.
+    if let Err(e) = TextEncoder::new().encode(&registry.gather(), &mut buf) {
+        tracing::error!(error = %e, "cannot encode metrics");
+    }
+    buf
+}
+
+/// How often a log line about a malformed line may be written, per log.
+const MALFORMED_LOG_BURST: u32 = 5;
+/// The window that [`MALFORMED_LOG_BURST`] applies to.
+const MALFORMED_LOG_WINDOW: Duration = Duration::from_secs(60);
+
+/// Lets a few messages through per window and counts the rest.
+#[derive(Debug)]
+struct RateLimit {
+    window_start: Option<Instant>,
+    used: u32,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    const fn new() -> RateLimit {
+        RateLimit {
+            window_start: None,
+            used: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(n)` when a message may be logged now, with `n` messages suppressed before it.
+    fn allow(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        match self.window_start {
+            Some(start) if now.duration_since(start) < MALFORMED_LOG_WINDOW => {}
+            _ => {
+                self.window_start = Some(now);
+                self.used = 0;
+            }
+        }
+        if self.used < MALFORMED_LOG_BURST {
+            self.used += 1;
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
+/// Parses lines and updates the metrics: the [`Sink`] the tailer and `report` feed.
+pub struct Recorder {
+    metrics: Metrics,
+    classifier: Arc<Classifier>,
+    local: TimeConverter,
+    utc: TimeConverter,
+    last_event: [i64; 3],
+    malformed_log: [RateLimit; 3],
+}
+
+impl Recorder {
+    /// A recorder over `metrics`, reading XMail times in `tz`.
+    pub fn new(metrics: Metrics, classifier: Arc<Classifier>, tz: TimeZone) -> Recorder {
+        Recorder {
+            metrics,
+            classifier,
+            local: TimeConverter::new(tz),
+            utc: TimeConverter::new(TimeZone::UTC),
+            last_event: [0; 3],
+            malformed_log: [RateLimit::new(), RateLimit::new(), RateLimit::new()],
+        }
+    }
+
+    /// The registry to encode.
+    pub fn registry(&self) -> &Registry {
+        &self.metrics.registry
+    }
+
+    /// The metrics themselves.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    #[inline]
+    fn event_time(&mut self, kind: LogKind, unix: Option<i64>) {
+        if let Some(t) = unix {
+            let i = kind.index();
+            if t > self.last_event[i] {
+                self.last_event[i] = t;
+                self.metrics.exporter.last_event[i].set(t as f64);
+            }
+        }
+    }
+
+    fn malformed(&mut self, kind: LogKind, path: &Path, err: ParseError, line: &[u8]) {
+        self.metrics.exporter.malformed[kind.index()].inc();
+        if let Some(suppressed) = self.malformed_log[kind.index()].allow() {
+            let shown = &line[..line.len().min(200)];
+            tracing::debug!(
+                log = kind.as_str(),
+                path = %path.display(),
+                error = %err,
+                line = %String::from_utf8_lossy(shown),
+                suppressed,
+                "malformed line skipped"
+            );
+        }
+    }
+}
+
+impl Sink for Recorder {
+    #[inline]
+    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
+        let kind = ctx.kind;
+        match kind {
+            LogKind::Smtp => match parse_smtp(line) {
+                Ok(ev) => {
+                    self.metrics.smtp.record(&ev);
+                    self.metrics.exporter.parsed[kind.index()].inc();
+                    let t = self.local.to_unix(ev.time);
+                    self.event_time(kind, t);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Smail => {
+                if ctx.smail_continues && line.first() != Some(&b'"') {
+                    // The rest of a remote reply that spans lines: part of the record before.
+                    ctx.smail_continues = !crate::parse::fields::trim_cr(line).ends_with(b"\"");
+                    return;
+                }
+                match parse_smail(line) {
+                    Ok(ev) => {
+                        ctx.smail_continues = ev.continues;
+                        self.metrics.smail.record(&ev);
+                        self.metrics.exporter.parsed[kind.index()].inc();
+                        let t = self.local.to_unix(ev.time);
+                        self.event_time(kind, t);
+                    }
+                    Err(e) => {
+                        ctx.smail_continues = false;
+                        self.malformed(kind, path, e, line)
+                    }
+                }
+            }
+            LogKind::Webmail => match parse_webmail(line, &self.classifier) {
+                Ok(ev) => {
+                    self.metrics.webmail.record(&ev);
+                    self.metrics.exporter.parsed[kind.index()].inc();
+                    let t = match ev.time {
+                        Some(s) if s.utc => self.utc.to_unix(s.time),
+                        Some(s) => self.local.to_unix(s.time),
+                        None => ctx.file_date.and_then(|d| self.local.to_unix(d)),
+                    };
+                    self.event_time(kind, t);
+                }
+                Err(ParseError::Empty) => {}
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+        }
+    }
+
+    fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64) {
+        ctx.smail_continues = false;
+        self.metrics.exporter.malformed[ctx.kind.index()].inc();
+        if let Some(suppressed) = self.malformed_log[ctx.kind.index()].allow() {
+            tracing::debug!(log = ctx.kind.as_str(), path = %path.display(), bytes = len, suppressed, "over-long line skipped");
+        }
+    }
+
+    fn consumed(&mut self, kind: LogKind, bytes: u64) {
+        self.metrics.exporter.read_bytes[kind.index()].inc_by(bytes);
+    }
+
+    fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool) {
+        if rotation {
+            self.metrics.exporter.rotations[kind.index()].inc();
+        }
+        tracing::debug!(log = kind.as_str(), path = %path.display(), rotation, "following log file");
+    }
+
+    fn truncated(&mut self, kind: LogKind, path: &Path) {
+        self.metrics.exporter.truncations[kind.index()].inc();
+        tracing::info!(log = kind.as_str(), path = %path.display(), "log file was truncated: reading it again from the start");
+    }
+
+    fn read_error(&mut self, kind: LogKind, _path: &Path, _err: &std::io::Error) {
+        // The tailer logs the error itself, once per state change; here it is only counted.
+        self.metrics.exporter.read_errors[kind.index()].inc();
+    }
+
+    fn lag(&mut self, kind: LogKind, bytes: u64) {
+        self.metrics.exporter.lag[kind.index()].set(bytes.min(i64::MAX as u64) as i64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_labels_cap_and_share_other() {
+        let made = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let m2 = made.clone();
+        let mut t: BoundedLabels<String> = BoundedLabels::new(2, move || {
+            m2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            OTHER.to_string()
+        });
+        let ok = |_: &[u8]| true;
+        assert_eq!(t.get(b"a", ok, |s| s.to_string()), "a");
+        assert_eq!(t.get(b"b", ok, |s| s.to_string()), "b");
+        assert_eq!(t.get(b"a", ok, |s| s.to_string()), "a");
+        assert_eq!(t.get(b"c", ok, |s| s.to_string()), OTHER);
+        assert_eq!(t.get(b"d", ok, |s| s.to_string()), OTHER);
+        assert_eq!(t.len(), 2);
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let mut u: BoundedLabels<String> = BoundedLabels::new(5, || OTHER.to_string());
+        assert_eq!(u.get(b"other", ok, |s| format!("own {s}")), OTHER);
+        assert_eq!(u.get(b"\xff", ok, |s| s.to_string()), OTHER);
+        assert_eq!(u.get(b"x", |_| false, |s| s.to_string()), OTHER);
+    }
+}

@@ -1,0 +1,35 @@
+//! SMAIL deliveries into metrics: one counter child per (type, origin), resolved at start.
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
+
+/// Pre-resolved SMAIL metric children.
+pub struct SmailMetrics {
+    /// `[type][origin]`, ordered like [`DeliveryType::ALL`] and [`Origin::ALL`].
+    deliveries: [[IntCounter; 5]; 9],
+}
+
+impl SmailMetrics {
+    /// Registers the SMAIL metrics and resolves every child (exported at 0).
+    pub fn new(registry: &Registry) -> prometheus::Result<SmailMetrics> {
+        let vec = IntCounterVec::new(
+            Opts::new(
+                "xmail_smail_deliveries_total",
+                "Deliveries by type and message origin, one per line of the smail-* files (origin bounce: XMail's own notifications).",
+            ),
+            &["type", "origin"],
+        )?;
+        registry.register(Box::new(vec.clone()))?;
+        Ok(SmailMetrics {
+            deliveries: DeliveryType::ALL
+                .map(|t| Origin::ALL.map(|o| vec.with_label_values(&[t.as_str(), o.as_str()]))),
+        })
+    }
+
+    /// Counts one delivery.
+    #[inline]
+    pub fn record(&mut self, ev: &SmailEvent<'_>) {
+        self.deliveries[ev.delivery.index()][ev.origin().index()].inc();
+    }
+}

@@ -1,0 +1,384 @@
+//! SMTP status strings: the one place a status code gets its meaning.
+//!
+//! XMail writes `STAGE=CODE` (see the reference, §2.2 and §2.3). Two codes carry extra text:
+//! `SNDRIP=EIPMAP (list)` names the DNSBL that matched and `AUTH=EFAIL:TYPE=X` the SASL
+//! mechanism that failed. The legacy `RCV=OK` of Nmail-era builds is the same event as
+//! `RECV=OK`. A well-formed status this table does not know is kept as [`Status::Unknown`]:
+//! the metrics layer decides how many of those get their own series.
+
+/// Every status XMail 1.2x writes, plus the legacy and HEAD-only ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatusCode {
+    /// `RECV=OK` (and the legacy `RCV=OK`): a message was accepted and spooled.
+    RecvOk,
+    /// `RCPT=OK`: one recipient accepted.
+    RcptOk,
+    /// `RCPT=ESYNTAX`: bad forward path.
+    RcptSyntax,
+    /// `RCPT=ENBR`: too many recipients.
+    RcptTooMany,
+    /// `RCPT=EDSBL`: the local account cannot receive.
+    RcptDisabled,
+    /// `RCPT=EFULL`: the local mailbox is over quota.
+    RcptFull,
+    /// `RCPT=EACCESS`: the sender may not post to this mailing list.
+    RcptAccess,
+    /// `RCPT=EAVAIL`: unknown local user.
+    RcptUnknownUser,
+    /// `RCPT=ERELAY`: relaying denied.
+    RcptRelay,
+    /// `RCPT=EFILTER`: rejected by the post-RCPT filter.
+    RcptFilter,
+    /// `PREDATA=EFILTER`: rejected by the pre-DATA filter.
+    PredataFilter,
+    /// `POSTDATA=EFILTER`: rejected by the post-DATA (content) filter.
+    PostdataFilter,
+    /// `DATA=EFILTER`: any SMTP filter rejection, builds up to 1.26-pre05.
+    DataFilter,
+    /// `SNDRIP=EIPBAN`: the peer IP is banned by `smtp.ipmap.tab`.
+    SenderIpBanned,
+    /// `SNDRIP=EIPSPAM`: the peer IP is in `spammers.tab`.
+    SenderIpSpam,
+    /// `SNDRIP=EIPMAP`: the peer IP is listed by a DNSBL.
+    SenderIpDnsbl,
+    /// `SNDRIP=ERDNS`: the peer has no reverse DNS.
+    SenderIpNoRdns,
+    /// `SNDR=EEMPTY`: the null sender was refused.
+    SenderEmpty,
+    /// `SNDR=ESYNTAX`: bad return path.
+    SenderSyntax,
+    /// `SNDR=ENODNS`: the sender domain does not resolve.
+    SenderNoDns,
+    /// `SNDR=ESPAM`: the sender is in `spam-address.tab`.
+    SenderSpam,
+    /// `SIZE=EBIG`: the declared size exceeds the limit.
+    SizeTooBig,
+    /// `SMTP=EERRS`: too many errors, connection dropped.
+    TooManyErrors,
+    /// `SMTP=ESSL`: the STARTTLS handshake failed.
+    TlsFailed,
+    /// `AUTH=EFAIL`: an SMTP AUTH attempt failed.
+    AuthFailed,
+    /// `VRFY=EACCESS`: VRFY not allowed.
+    VrfyDenied,
+    /// `ETRN=EACCESS`: ETRN not allowed.
+    EtrnDenied,
+    /// `CONN=EFILTER`: rejected by a post-connect filter (unreleased HEAD only).
+    ConnFilter,
+}
+
+impl StatusCode {
+    /// Every code, in the order the metrics use.
+    pub const ALL: [StatusCode; 28] = [
+        StatusCode::RecvOk,
+        StatusCode::RcptOk,
+        StatusCode::RcptSyntax,
+        StatusCode::RcptTooMany,
+        StatusCode::RcptDisabled,
+        StatusCode::RcptFull,
+        StatusCode::RcptAccess,
+        StatusCode::RcptUnknownUser,
+        StatusCode::RcptRelay,
+        StatusCode::RcptFilter,
+        StatusCode::PredataFilter,
+        StatusCode::PostdataFilter,
+        StatusCode::DataFilter,
+        StatusCode::SenderIpBanned,
+        StatusCode::SenderIpSpam,
+        StatusCode::SenderIpDnsbl,
+        StatusCode::SenderIpNoRdns,
+        StatusCode::SenderEmpty,
+        StatusCode::SenderSyntax,
+        StatusCode::SenderNoDns,
+        StatusCode::SenderSpam,
+        StatusCode::SizeTooBig,
+        StatusCode::TooManyErrors,
+        StatusCode::TlsFailed,
+        StatusCode::AuthFailed,
+        StatusCode::VrfyDenied,
+        StatusCode::EtrnDenied,
+        StatusCode::ConnFilter,
+    ];
+
+    /// Index into arrays ordered like [`StatusCode::ALL`].
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The canonical string: the value of the `status` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::RecvOk => "RECV=OK",
+            StatusCode::RcptOk => "RCPT=OK",
+            StatusCode::RcptSyntax => "RCPT=ESYNTAX",
+            StatusCode::RcptTooMany => "RCPT=ENBR",
+            StatusCode::RcptDisabled => "RCPT=EDSBL",
+            StatusCode::RcptFull => "RCPT=EFULL",
+            StatusCode::RcptAccess => "RCPT=EACCESS",
+            StatusCode::RcptUnknownUser => "RCPT=EAVAIL",
+            StatusCode::RcptRelay => "RCPT=ERELAY",
+            StatusCode::RcptFilter => "RCPT=EFILTER",
+            StatusCode::PredataFilter => "PREDATA=EFILTER",
+            StatusCode::PostdataFilter => "POSTDATA=EFILTER",
+            StatusCode::DataFilter => "DATA=EFILTER",
+            StatusCode::SenderIpBanned => "SNDRIP=EIPBAN",
+            StatusCode::SenderIpSpam => "SNDRIP=EIPSPAM",
+            StatusCode::SenderIpDnsbl => "SNDRIP=EIPMAP",
+            StatusCode::SenderIpNoRdns => "SNDRIP=ERDNS",
+            StatusCode::SenderEmpty => "SNDR=EEMPTY",
+            StatusCode::SenderSyntax => "SNDR=ESYNTAX",
+            StatusCode::SenderNoDns => "SNDR=ENODNS",
+            StatusCode::SenderSpam => "SNDR=ESPAM",
+            StatusCode::SizeTooBig => "SIZE=EBIG",
+            StatusCode::TooManyErrors => "SMTP=EERRS",
+            StatusCode::TlsFailed => "SMTP=ESSL",
+            StatusCode::AuthFailed => "AUTH=EFAIL",
+            StatusCode::VrfyDenied => "VRFY=EACCESS",
+            StatusCode::EtrnDenied => "ETRN=EACCESS",
+            StatusCode::ConnFilter => "CONN=EFILTER",
+        }
+    }
+
+    /// `true` for the two statuses that mean success (`RECV=OK`, `RCPT=OK`).
+    pub fn is_ok(self) -> bool {
+        matches!(self, StatusCode::RecvOk | StatusCode::RcptOk)
+    }
+}
+
+/// SASL mechanisms XMail names in `AUTH=EFAIL:TYPE=...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthMechanism {
+    /// `PLAIN`.
+    Plain,
+    /// `LOGIN`.
+    Login,
+    /// `CRAM-MD5`.
+    CramMd5,
+    /// `EXTRN`: external authentication, builds up to 1.23.
+    Extrn,
+    /// Anything else (XMail writes no other), or no `:TYPE=` at all.
+    Other,
+}
+
+impl AuthMechanism {
+    /// Every mechanism, in label order.
+    pub const ALL: [AuthMechanism; 5] = [
+        AuthMechanism::Plain,
+        AuthMechanism::Login,
+        AuthMechanism::CramMd5,
+        AuthMechanism::Extrn,
+        AuthMechanism::Other,
+    ];
+
+    /// The value of the `mechanism` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMechanism::Plain => "PLAIN",
+            AuthMechanism::Login => "LOGIN",
+            AuthMechanism::CramMd5 => "CRAM-MD5",
+            AuthMechanism::Extrn => "EXTRN",
+            AuthMechanism::Other => "other",
+        }
+    }
+
+    fn from_bytes(b: &[u8]) -> AuthMechanism {
+        match b {
+            b"PLAIN" => AuthMechanism::Plain,
+            b"LOGIN" => AuthMechanism::Login,
+            b"CRAM-MD5" => AuthMechanism::CramMd5,
+            b"EXTRN" => AuthMechanism::Extrn,
+            _ => AuthMechanism::Other,
+        }
+    }
+}
+
+/// A parsed status field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status<'a> {
+    /// A status from the table.
+    Known(StatusCode),
+    /// A well-formed `STAGE=CODE` not in the table, as written.
+    Unknown(&'a [u8]),
+}
+
+/// A status field with the extra text two of the codes carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedStatus<'a> {
+    /// The canonical status.
+    pub status: Status<'a>,
+    /// For `SNDRIP=EIPMAP (list)`: the list as configured in XMail (`zen.spamhaus.org.`).
+    /// `None` for the bare `SNDRIP=EIPMAP` of builds before 1.16.
+    pub dnsbl_list: Option<&'a [u8]>,
+    /// For `AUTH=EFAIL[:TYPE=X]`: the mechanism that failed.
+    pub auth_mechanism: Option<AuthMechanism>,
+}
+
+impl<'a> ParsedStatus<'a> {
+    fn known(code: StatusCode) -> ParsedStatus<'a> {
+        ParsedStatus {
+            status: Status::Known(code),
+            dnsbl_list: None,
+            auth_mechanism: None,
+        }
+    }
+}
+
+/// Parses a status field. Returns `None` when it is not `STAGE=CODE` with an upper-case
+/// stage (the caller counts the line as malformed).
+pub fn parse_status(b: &[u8]) -> Option<ParsedStatus<'_>> {
+    use StatusCode::*;
+    let eq = memchr::memchr(b'=', b)?;
+    let (stage, code) = (&b[..eq], &b[eq + 1..]);
+    let known = match (stage, code) {
+        (b"RECV" | b"RCV", b"OK") => RecvOk,
+        (b"RCPT", b"OK") => RcptOk,
+        (b"RCPT", b"ESYNTAX") => RcptSyntax,
+        (b"RCPT", b"ENBR") => RcptTooMany,
+        (b"RCPT", b"EDSBL") => RcptDisabled,
+        (b"RCPT", b"EFULL") => RcptFull,
+        (b"RCPT", b"EACCESS") => RcptAccess,
+        (b"RCPT", b"EAVAIL") => RcptUnknownUser,
+        (b"RCPT", b"ERELAY") => RcptRelay,
+        (b"RCPT", b"EFILTER") => RcptFilter,
+        (b"PREDATA", b"EFILTER") => PredataFilter,
+        (b"POSTDATA", b"EFILTER") => PostdataFilter,
+        (b"DATA", b"EFILTER") => DataFilter,
+        (b"SNDRIP", b"EIPBAN") => SenderIpBanned,
+        (b"SNDRIP", b"EIPSPAM") => SenderIpSpam,
+        (b"SNDRIP", b"ERDNS") => SenderIpNoRdns,
+        (b"SNDR", b"EEMPTY") => SenderEmpty,
+        (b"SNDR", b"ESYNTAX") => SenderSyntax,
+        (b"SNDR", b"ENODNS") => SenderNoDns,
+        (b"SNDR", b"ESPAM") => SenderSpam,
+        (b"SIZE", b"EBIG") => SizeTooBig,
+        (b"SMTP", b"EERRS") => TooManyErrors,
+        (b"SMTP", b"ESSL") => TlsFailed,
+        (b"VRFY", b"EACCESS") => VrfyDenied,
+        (b"ETRN", b"EACCESS") => EtrnDenied,
+        (b"CONN", b"EFILTER") => ConnFilter,
+        (b"SNDRIP", c) if c.starts_with(b"EIPMAP") => return parse_eipmap(&c[6..]),
+        (b"AUTH", c) if c.starts_with(b"EFAIL") => return parse_auth_fail(&c[5..]),
+        _ => return parse_unknown(b, stage, code),
+    };
+    Some(ParsedStatus::known(known))
+}
+
+/// After `SNDRIP=EIPMAP`: nothing, or ` (list)`.
+fn parse_eipmap(rest: &[u8]) -> Option<ParsedStatus<'_>> {
+    let mut p = ParsedStatus::known(StatusCode::SenderIpDnsbl);
+    match rest {
+        [] => {}
+        [b' ', b'(', list @ .., b')'] => p.dnsbl_list = Some(list),
+        _ => return None,
+    }
+    Some(p)
+}
+
+/// After `AUTH=EFAIL`: nothing, or `:TYPE=MECH`.
+fn parse_auth_fail(rest: &[u8]) -> Option<ParsedStatus<'_>> {
+    let mut p = ParsedStatus::known(StatusCode::AuthFailed);
+    p.auth_mechanism = Some(match rest {
+        [] => AuthMechanism::Other,
+        _ => AuthMechanism::from_bytes(rest.strip_prefix(b":TYPE=")?),
+    });
+    Some(p)
+}
+
+/// Longest stage or code kept for an unknown status.
+const MAX_UNKNOWN_PART: usize = 24;
+
+/// A status not in the table is kept when both parts look like XMail's: an upper-case stage
+/// and a code of upper-case letters, digits, `_` or `-`.
+fn parse_unknown<'a>(whole: &'a [u8], stage: &[u8], code: &[u8]) -> Option<ParsedStatus<'a>> {
+    let stage_ok = !stage.is_empty()
+        && stage.len() <= MAX_UNKNOWN_PART
+        && stage.iter().all(u8::is_ascii_uppercase);
+    let code_ok = !code.is_empty()
+        && code.len() <= MAX_UNKNOWN_PART
+        && code
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
+    (stage_ok && code_ok).then_some(ParsedStatus {
+        status: Status::Unknown(whole),
+        dnsbl_list: None,
+        auth_mechanism: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<ParsedStatus<'_>> {
+        parse_status(s.as_bytes())
+    }
+
+    #[test]
+    fn every_known_status_round_trips() {
+        for code in StatusCode::ALL {
+            let parsed = p(code.as_str()).unwrap_or_else(|| panic!("{}", code.as_str()));
+            assert_eq!(parsed.status, Status::Known(code), "{}", code.as_str());
+        }
+        for (i, code) in StatusCode::ALL.iter().enumerate() {
+            assert_eq!(code.index(), i);
+        }
+    }
+
+    #[test]
+    fn legacy_rcv_ok_is_recv_ok() {
+        assert_eq!(
+            p("RCV=OK").unwrap().status,
+            Status::Known(StatusCode::RecvOk)
+        );
+    }
+
+    #[test]
+    fn dnsbl_list_is_split_off() {
+        let s = p("SNDRIP=EIPMAP (zen.spamhaus.org.)").unwrap();
+        assert_eq!(s.status, Status::Known(StatusCode::SenderIpDnsbl));
+        assert_eq!(s.dnsbl_list, Some(&b"zen.spamhaus.org."[..]));
+        assert_eq!(p("SNDRIP=EIPMAP").unwrap().dnsbl_list, None);
+        assert_eq!(p("SNDRIP=EIPMAP zen"), None);
+    }
+
+    #[test]
+    fn auth_mechanism_is_split_off() {
+        let mech = |s| p(s).unwrap().auth_mechanism.unwrap();
+        assert_eq!(mech("AUTH=EFAIL:TYPE=PLAIN"), AuthMechanism::Plain);
+        assert_eq!(mech("AUTH=EFAIL:TYPE=LOGIN"), AuthMechanism::Login);
+        assert_eq!(mech("AUTH=EFAIL:TYPE=CRAM-MD5"), AuthMechanism::CramMd5);
+        assert_eq!(mech("AUTH=EFAIL:TYPE=EXTRN"), AuthMechanism::Extrn);
+        assert_eq!(mech("AUTH=EFAIL:TYPE=XOAUTH2"), AuthMechanism::Other);
+        assert_eq!(mech("AUTH=EFAIL"), AuthMechanism::Other);
+        assert_eq!(p("AUTH=EFAIL;PLAIN"), None);
+    }
+
+    #[test]
+    fn unknown_but_well_formed_is_kept() {
+        assert_eq!(
+            p("RCPT=EGREY").unwrap().status,
+            Status::Unknown(b"RCPT=EGREY")
+        );
+        assert_eq!(
+            p("NEWSTAGE=OK").unwrap().status,
+            Status::Unknown(b"NEWSTAGE=OK")
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for s in [
+            "",
+            "=",
+            "RCPT",
+            "rcpt=OK",
+            "RCPT=",
+            "=OK",
+            "RCPT=e vil",
+            "RCPT=\u{00e9}",
+        ] {
+            assert_eq!(p(s), None, "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Complete lines out of a byte stream, in a reused buffer.
+//!
+//! Only a line whose LF has arrived is handed on; the bytes after the last LF wait in the
+//! buffer for the next read. A line longer than [`MAX_LINE_BYTES`] is dropped as it streams
+//! past, so memory stays bounded whatever the input.
+
+use std::io::{self, Read};
+
+use memchr::memchr_iter;
+
+/// The longest line handed on; a longer one is reported as [`Line::TooLong`].
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The read size: large enough that a catch-up read costs few system calls, and at least
+/// twice [`MAX_LINE_BYTES`] so a partial line never fills the buffer.
+pub const READ_CHUNK: usize = 256 * 1024;
+
+/// What a read produced, one line at a time.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A complete line without its LF (a CR, if any, is left for the parser).
+    Complete(&'a [u8]),
+    /// A line of this many bytes (LF not counted) was over the limit and skipped.
+    TooLong(u64),
+}
+
+/// State of an over-long or unwanted partial line being skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Skip {
+    /// Not skipping.
+    No,
+    /// Skipping an over-long line; this many bytes of it were dropped so far.
+    TooLong(u64),
+    /// Skipping the tail of a line that began before the start position: not a line of ours.
+    Silently(u64),
+}
+
+/// A reusable line buffer for one stream.
+pub struct LineBuf {
+    buf: Box<[u8]>,
+    /// `buf[start..end]` is the incomplete line read so far (always shorter than
+    /// [`MAX_LINE_BYTES`] + one read, and empty while skipping).
+    start: usize,
+    end: usize,
+    skip: Skip,
+}
+
+/// The result of one [`LineBuf::read_from`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fill {
+    /// Bytes read from the stream.
+    pub read: usize,
+    /// Bytes (LF included) by which the stream's consumed offset advanced: complete lines,
+    /// over-long lines and the skipped tail of a foreign line.
+    pub consumed: u64,
+    /// The part of `consumed` that was a foreign line's tail, not a line of ours.
+    pub silent: u64,
+}
+
+impl Default for LineBuf {
+    fn default() -> LineBuf {
+        LineBuf::with_capacity(READ_CHUNK)
+    }
+}
+
+impl LineBuf {
+    /// A buffer of `cap` bytes (at least twice [`MAX_LINE_BYTES`]).
+    pub fn with_capacity(cap: usize) -> LineBuf {
+        let cap = cap.max(2 * MAX_LINE_BYTES);
+        LineBuf {
+            buf: vec![0; cap].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            skip: Skip::No,
+        }
+    }
+
+    /// Forgets everything buffered (after a seek).
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.skip = Skip::No;
+    }
+
+    /// Bytes read but not yet consumed: the partial line, or what was skipped of it.
+    pub fn pending(&self) -> u64 {
+        let skipped = match self.skip {
+            Skip::No => 0,
+            Skip::TooLong(n) | Skip::Silently(n) => n,
+        };
+        (self.end - self.start) as u64 + skipped
+    }
+
+    /// Treats the bytes up to the next LF as the end of a line that is not ours: they are
+    /// consumed without being handed on. Used when starting in the middle of a line.
+    pub fn skip_to_next_line(&mut self) {
+        self.clear();
+        self.skip = Skip::Silently(0);
+    }
+
+    /// Reads once from `r` and hands every line completed by it to `on_line`. A read of 0
+    /// bytes means end of stream for now.
+    pub fn read_from<R: Read>(
+        &mut self,
+        r: &mut R,
+        mut on_line: impl FnMut(Line<'_>),
+    ) -> io::Result<Fill> {
+        if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = loop {
+            match r.read(&mut self.buf[self.end..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let scan_from = self.end;
+        self.end += n;
+        let (mut consumed, mut silent) = (0u64, 0u64);
+        for i in memchr_iter(b'\n', &self.buf[scan_from..self.end]) {
+            let nl = scan_from + i;
+            let len = (nl - self.start) as u64;
+            consumed += match std::mem::replace(&mut self.skip, Skip::No) {
+                Skip::No => {
+                    if len as usize <= MAX_LINE_BYTES {
+                        on_line(Line::Complete(&self.buf[self.start..nl]));
+                    } else {
+                        on_line(Line::TooLong(len));
+                    }
+                    len + 1
+                }
+                Skip::TooLong(dropped) => {
+                    on_line(Line::TooLong(dropped + len));
+                    dropped + len + 1
+                }
+                Skip::Silently(dropped) => {
+                    silent += dropped + len + 1;
+                    dropped + len + 1
+                }
+            };
+            self.start = nl + 1;
+        }
+        let partial = (self.end - self.start) as u64;
+        match &mut self.skip {
+            Skip::TooLong(d) | Skip::Silently(d) => {
+                *d += partial;
+                self.start = 0;
+                self.end = 0;
+            }
+            Skip::No if partial as usize > MAX_LINE_BYTES => {
+                self.skip = Skip::TooLong(partial);
+                self.start = 0;
+                self.end = 0;
+            }
+            Skip::No if self.start == self.end => {
+                self.start = 0;
+                self.end = 0;
+            }
+            Skip::No => {}
+        }
+        Ok(Fill {
+            read: n,
+            consumed,
+            silent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.len().min(self.step).min(out.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Seen {
+        lines: Vec<Vec<u8>>,
+        too_long: Vec<u64>,
+        consumed: u64,
+        silent: u64,
+    }
+
+    fn run(lb: &mut LineBuf, data: &[u8], step: usize) -> Seen {
+        let mut r = Trickle { data, step };
+        let mut seen = Seen::default();
+        loop {
+            let fill = lb
+                .read_from(&mut r, |l| match l {
+                    Line::Complete(b) => seen.lines.push(b.to_vec()),
+                    Line::TooLong(n) => seen.too_long.push(n),
+                })
+                .unwrap();
+            seen.consumed += fill.consumed;
+            seen.silent += fill.silent;
+            if fill.read == 0 {
+                return seen;
+            }
+        }
+    }
+
+    fn lines(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn splits_at_every_read_size() {
+        let data = b"one\ntwo\r\n\nthree\npartial";
+        for step in [1, 2, 3, 7, 65536] {
+            let mut lb = LineBuf::default();
+            let seen = run(&mut lb, data, step);
+            assert_eq!(
+                seen.lines,
+                lines(&["one", "two\r", "", "three"]),
+                "step {step}"
+            );
+            assert_eq!(seen.consumed, 16, "step {step}");
+            assert_eq!(lb.pending(), 7, "step {step}");
+        }
+    }
+
+    #[test]
+    fn a_partial_line_is_completed_by_a_later_read() {
+        let mut lb = LineBuf::default();
+        let first = run(&mut lb, b"hello wo", 3);
+        assert!(first.lines.is_empty());
+        assert_eq!(first.consumed, 0);
+        let second = run(&mut lb, b"rld\n", 1);
+        assert_eq!(second.lines, lines(&["hello world"]));
+        assert_eq!(second.consumed, 12);
+        assert_eq!(lb.pending(), 0);
+    }
+
+    #[test]
+    fn over_long_lines_are_skipped_with_bounded_memory() {
+        for step in [1000, 65536, 300_000] {
+            let mut data = vec![b'x'; MAX_LINE_BYTES + 1];
+            data.extend_from_slice(b"\nok\n");
+            data.extend(std::iter::repeat_n(b'y', 3 * READ_CHUNK));
+            data.extend_from_slice(b"\nlast\n");
+            let mut exact = vec![b'z'; MAX_LINE_BYTES];
+            exact.push(b'\n');
+            data.extend_from_slice(&exact);
+            let mut lb = LineBuf::default();
+            let seen = run(&mut lb, &data, step);
+            assert_eq!(
+                seen.too_long,
+                vec![MAX_LINE_BYTES as u64 + 1, 3 * READ_CHUNK as u64],
+                "step {step}"
+            );
+            assert_eq!(seen.lines.len(), 3, "step {step}");
+            assert_eq!(seen.lines[0], b"ok");
+            assert_eq!(seen.lines[1], b"last");
+            assert_eq!(seen.lines[2].len(), MAX_LINE_BYTES);
+            assert_eq!(seen.consumed, data.len() as u64);
+            assert_eq!(lb.buf.len(), READ_CHUNK);
+        }
+    }
+
+    #[test]
+    fn a_foreign_line_tail_is_skipped_silently() {
+        let mut lb = LineBuf::default();
+        lb.skip_to_next_line();
+        let seen = run(&mut lb, b"tail of old\nnew\n", 4);
+        assert_eq!(seen.lines, lines(&["new"]));
+        assert_eq!(seen.consumed, 16);
+        assert_eq!(seen.silent, 12);
+    }
+}

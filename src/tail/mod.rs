@@ -1,0 +1,381 @@
+//! Following XMail and Nmail log directories.
+//!
+//! XMail never renames a log: it starts a new time-named file (`smtp-YYYYMMDDHHMM`) with the
+//! first event of a new period, and a late line can still land in the previous file. The
+//! [`Tailer`] therefore follows every file of a kind that is not yet drained, in name order,
+//! keeps an older file open for [`DRAIN_GRACE`] after a newer one appears, and then closes it
+//! for good. Each [`Tailer::poll_once`] is one synchronous pass (look at the directories,
+//! read what was appended); the caller decides when to call it (a filesystem event or the
+//! poll timer), so tests can step it without sleeping.
+//!
+//! - [`discover`]: which log files a directory holds;
+//! - [`file`]: one followed file, its offset and partial line;
+//! - [`lines`]: where a line ends, with a bounded buffer;
+//! - [`watch`]: filesystem notifications that wake the loop.
+
+pub mod discover;
+pub mod file;
+pub mod lines;
+pub mod watch;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::parse::{LogKind, ParseCtx};
+use discover::{Found, KindSet};
+use file::{Change, FileId, FileState, FollowedFile, StartAt};
+
+/// How long an older file stays open after a newer file of its kind appears. XMail computes
+/// the file name and the time stamp separately, so a line can land in the previous file
+/// just after the boundary.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(60);
+
+/// Even when the directory's modification time says nothing changed, list it this often
+/// (some filesystems keep that time in whole seconds, or not at all).
+pub const FULL_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// At most this many bytes are read from one file in one pass, so a long catch-up does not
+/// starve other files or delay a scrape.
+pub const READ_BUDGET: u64 = 32 << 20;
+
+/// Where the tailer's lines and events go. The metrics side implements it; tests record.
+pub trait Sink {
+    /// One complete line (without its LF) of a file of `ctx.kind`.
+    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]);
+    /// A line longer than [`lines::MAX_LINE_BYTES`] was skipped.
+    fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64);
+    /// `bytes` of complete lines (LF included) were consumed.
+    fn consumed(&mut self, kind: LogKind, bytes: u64);
+    /// A file is followed from now on; `rotation` when it appeared after start-up.
+    fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool);
+    /// A file was shorter than what was read of it: it is read again from the start.
+    fn truncated(&mut self, kind: LogKind, path: &Path);
+    /// Reading a file or listing a directory of this kind failed.
+    fn read_error(&mut self, kind: LogKind, path: &Path, err: &io::Error);
+    /// Bytes not yet read across the followed files of `kind`, after a pass.
+    fn lag(&mut self, kind: LogKind, bytes: u64);
+}
+
+/// A directory to follow and the kinds of log it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirSpec {
+    /// The directory.
+    pub path: PathBuf,
+    /// The kinds of log read from it.
+    pub kinds: KindSet,
+}
+
+/// Whether a directory could be read at the last look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DirHealth {
+    /// Not looked at yet.
+    Unknown,
+    /// Listed fine.
+    Readable,
+    /// Could not be listed (missing, no permission, ...).
+    Unreadable,
+}
+
+struct WatchedDir {
+    spec: DirSpec,
+    health: DirHealth,
+    /// Identity and modification time at the last listing.
+    listed: Option<(FileId, Option<SystemTime>)>,
+    last_full_scan: Option<Instant>,
+    /// `false` until the first successful listing: files found then use the start position.
+    scanned_once: bool,
+}
+
+/// Files are kept in this order: by directory, kind, then name (XMail's names sort by time).
+type FileKey = (usize, LogKind, String);
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Bytes read in this pass.
+    pub bytes_read: u64,
+    /// A file has more to read than the pass's budget allowed: call again soon.
+    pub more: bool,
+}
+
+/// Follows the log files of a set of directories. See the module documentation.
+pub struct Tailer {
+    dirs: Vec<WatchedDir>,
+    files: BTreeMap<FileKey, FollowedFile>,
+    start: StartAt,
+    grace: Duration,
+}
+
+impl Tailer {
+    /// A tailer over `dirs` (a path given twice is merged). Files that exist at the first
+    /// successful listing of a directory start at `start`; files that appear later are
+    /// read from their beginning.
+    pub fn new(dirs: Vec<DirSpec>, start: StartAt) -> Tailer {
+        let mut merged: Vec<DirSpec> = Vec::new();
+        for d in dirs {
+            match merged.iter_mut().find(|m| m.path == d.path) {
+                Some(m) => m.kinds = m.kinds.union(d.kinds),
+                None => merged.push(d),
+            }
+        }
+        Tailer {
+            dirs: merged
+                .into_iter()
+                .map(|spec| WatchedDir {
+                    spec,
+                    health: DirHealth::Unknown,
+                    listed: None,
+                    last_full_scan: None,
+                    scanned_once: false,
+                })
+                .collect(),
+            files: BTreeMap::new(),
+            start,
+            grace: DRAIN_GRACE,
+        }
+    }
+
+    /// Changes the drain grace period (tests use a short one).
+    pub fn with_grace(mut self, grace: Duration) -> Tailer {
+        self.grace = grace;
+        self
+    }
+
+    /// `true` when every directory could be listed at the last pass.
+    pub fn ready(&self) -> bool {
+        self.dirs.iter().all(|d| d.health == DirHealth::Readable)
+    }
+
+    /// The directories and whether each was readable at the last pass.
+    pub fn dirs(&self) -> impl Iterator<Item = (&Path, bool)> {
+        self.dirs
+            .iter()
+            .map(|d| (d.spec.path.as_path(), d.health == DirHealth::Readable))
+    }
+
+    /// The followed files that are still open (not drained).
+    pub fn open_files(&self) -> usize {
+        self.files.values().filter(|f| f.is_open()).count()
+    }
+
+    /// The files known, drained ones included, with their state.
+    pub fn files(&self) -> impl Iterator<Item = &FollowedFile> {
+        self.files.values()
+    }
+
+    /// One pass: look at each directory, then read every file that is not drained.
+    pub fn poll_once(&mut self, sink: &mut impl Sink, now: Instant) -> Pass {
+        for i in 0..self.dirs.len() {
+            self.look_at_dir(i, sink, now);
+        }
+        let mut pass = Pass::default();
+        let mut gone = Vec::new();
+        let mut lag = [0u64; 3];
+        for (key, f) in self.files.iter_mut() {
+            if f.state == FileState::Drained {
+                continue;
+            }
+            match step_file(f, sink, now, self.grace) {
+                Ok(Step::Read(n)) => {
+                    pass.bytes_read += n;
+                    pass.more |= n >= READ_BUDGET;
+                }
+                Ok(Step::Gone) => gone.push(key.clone()),
+                Ok(Step::Replaced) => {
+                    gone.push(key.clone());
+                    // The directory listing picks up the new file at the next look.
+                    self.dirs[key.0].listed = None;
+                    pass.more = true;
+                }
+                Err(e) => {
+                    sink.read_error(f.kind(), &f.path, &e);
+                    if !f.error_logged {
+                        tracing::warn!(path = %f.path.display(), error = %e, "cannot read log file: will retry");
+                        f.error_logged = true;
+                    }
+                    f.close();
+                }
+            }
+            lag[f.kind().index()] += f.lag();
+        }
+        for key in gone {
+            if let Some(f) = self.files.remove(&key) {
+                tracing::debug!(path = %f.path.display(), "log file is gone: no longer followed");
+            }
+        }
+        for kind in LogKind::ALL {
+            if self.dirs.iter().any(|d| d.spec.kinds.contains(kind)) {
+                sink.lag(kind, lag[kind.index()]);
+            }
+        }
+        pass
+    }
+
+    /// Lists directory `i` if it may have changed, adds new files, drops vanished ones and
+    /// moves older files to draining.
+    fn look_at_dir(&mut self, i: usize, sink: &mut impl Sink, now: Instant) {
+        let dir = &mut self.dirs[i];
+        let meta = match std::fs::metadata(&dir.spec.path) {
+            Ok(m) if m.is_dir() => m,
+            Ok(_) => {
+                let e = io::Error::other("not a directory");
+                return dir_failed(dir, sink, &e);
+            }
+            Err(e) => return dir_failed(dir, sink, &e),
+        };
+        let stamp = (FileId::of(&meta), meta.modified().ok());
+        let due = dir
+            .last_full_scan
+            .is_none_or(|t| now.duration_since(t) >= FULL_RESCAN_INTERVAL);
+        if dir.listed == Some(stamp) && !due && dir.health == DirHealth::Readable {
+            return;
+        }
+        let found = match discover::scan(&dir.spec.path, dir.spec.kinds) {
+            Ok(found) => found,
+            Err(e) => return dir_failed(dir, sink, &e),
+        };
+        if dir.health != DirHealth::Readable {
+            tracing::info!(dir = %dir.spec.path.display(), files = found.len(), "reading log directory");
+        }
+        dir.health = DirHealth::Readable;
+        dir.listed = Some(stamp);
+        dir.last_full_scan = Some(now);
+        let first = !dir.scanned_once;
+        dir.scanned_once = true;
+        let dir_path = dir.spec.path.clone();
+        self.sync_files(i, &dir_path, found, first, sink, now);
+    }
+
+    fn sync_files(
+        &mut self,
+        i: usize,
+        dir: &Path,
+        found: Vec<Found>,
+        first: bool,
+        sink: &mut impl Sink,
+        now: Instant,
+    ) {
+        // Vanished files: keep reading their open handle until the next pass notices.
+        let keys: Vec<FileKey> = self
+            .files
+            .range((i, LogKind::Smtp, String::new())..)
+            .take_while(|(k, _)| k.0 == i)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            if found
+                .binary_search_by(|f| (f.kind, f.name.as_str()).cmp(&(key.1, key.2.as_str())))
+                .is_err()
+                && self
+                    .files
+                    .get(&key)
+                    .is_some_and(|f| f.state == FileState::Drained)
+            {
+                self.files.remove(&key);
+            }
+        }
+        let mut newest: [Option<&str>; 3] = [None; 3];
+        for f in &found {
+            newest[f.kind.index()] = Some(f.name.as_str());
+        }
+        for f in &found {
+            let key = (i, f.kind, f.name.clone());
+            let is_newest = newest[f.kind.index()] == Some(f.name.as_str());
+            if let Some(existing) = self.files.get_mut(&key) {
+                if !is_newest && existing.state == FileState::Following {
+                    existing.state = FileState::Draining { since: now };
+                }
+                continue;
+            }
+            let path = dir.join(&f.name);
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    sink.read_error(f.kind, &path, &e);
+                    continue;
+                }
+            };
+            let start = if first {
+                self.start
+            } else {
+                StartAt::Beginning
+            };
+            let mut followed = FollowedFile::new(path, f.kind, &f.name, &meta, start);
+            if !is_newest {
+                // An older file found at start-up: if it was written to recently, give
+                // it the full grace; otherwise close it as soon as it is read.
+                let idle = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .unwrap_or(Duration::MAX);
+                let since = if first && idle >= self.grace {
+                    now.checked_sub(self.grace).unwrap_or(now)
+                } else {
+                    now
+                };
+                followed.state = FileState::Draining { since };
+                if first && idle >= self.grace && start == StartAt::End {
+                    followed.state = FileState::Drained;
+                }
+            }
+            if followed.state != FileState::Drained {
+                sink.file_opened(f.kind, &followed.path, !first);
+            }
+            self.files.insert(key, followed);
+        }
+    }
+}
+
+fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {
+    if dir.health != DirHealth::Unreadable {
+        tracing::warn!(
+            dir = %dir.spec.path.display(),
+            error = %e,
+            "cannot read log directory: will retry; check the path and that this user may read it"
+        );
+    }
+    dir.health = DirHealth::Unreadable;
+    dir.listed = None;
+    for kind in dir.spec.kinds.iter() {
+        sink.read_error(kind, &dir.spec.path, e);
+    }
+}
+
+enum Step {
+    Read(u64),
+    Gone,
+    Replaced,
+}
+
+/// Reads one file and moves it along its states.
+fn step_file(
+    f: &mut FollowedFile,
+    sink: &mut impl Sink,
+    now: Instant,
+    grace: Duration,
+) -> io::Result<Step> {
+    let change = f.check_path()?;
+    // Whatever happened to the name, what the open handle still holds is read first.
+    let n = if f.is_open() || change == Change::Same {
+        f.read_new(sink, READ_BUDGET)?
+    } else {
+        0
+    };
+    match change {
+        Change::Same => {}
+        Change::Gone => return Ok(Step::Gone),
+        Change::Replaced(_) => return Ok(Step::Replaced),
+    }
+    if let FileState::Draining { since } = f.state {
+        if n == 0 && now.duration_since(since) >= grace {
+            f.close();
+            f.state = FileState::Drained;
+            tracing::debug!(path = %f.path.display(), "log file drained: closed");
+        }
+    }
+    Ok(Step::Read(n))
+}
