@@ -87,10 +87,10 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
         ReportFormat::Prometheus => {
             let text = encode_text(recorder.registry());
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write the report to stdout");
-                }
+            if let Err(e) = out.write_all(&text).and_then(|()| out.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e).context("cannot write the report to stdout");
             }
         }
     }

@@ -62,14 +62,15 @@ impl<T> BoundedLabels<T> {
         if let Some(i) = self.entries.iter().position(|(k, _)| **k == *key) {
             return &self.entries[i].1;
         }
-        if self.entries.len() < self.cap && valid(key) && key != OTHER.as_bytes() {
-            if let Ok(label) = std::str::from_utf8(key) {
-                self.entries.push((key.into(), make(label)));
-                return &self.entries[self.entries.len() - 1].1;
-            }
+        if self.entries.len() < self.cap
+            && valid(key)
+            && key != OTHER.as_bytes()
+            && let Ok(label) = std::str::from_utf8(key)
+        {
+            self.entries.push((key.into(), make(label)));
+            return &self.entries[self.entries.len() - 1].1;
         }
-        let make_other = &self.make_other;
-        self.other.get_or_insert_with(|| make_other())
+        self.other.get_or_insert_with(&self.make_other)
     }
 
     /// How many distinct values have a series of their own.

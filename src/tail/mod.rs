@@ -84,7 +84,7 @@ struct WatchedDir {
     /// Identity and modification time at the last listing.
     listed: Option<(FileId, Option<SystemTime>)>,
     last_full_scan: Option<Instant>,
-    /// `false` until the first successful listing: files found then use the start position.
+    /// `false` until the first successful listing.
     scanned_once: bool,
 }
 
@@ -239,10 +239,12 @@ impl Tailer {
         if dir.health != DirHealth::Readable {
             tracing::info!(dir = %dir.spec.path.display(), files = found.len(), "reading log directory");
         }
+        // Only files there at start-up use the start position: a directory that could not
+        // be read at start-up holds files that are new since then.
+        let first = !dir.scanned_once && dir.health == DirHealth::Unknown;
         dir.health = DirHealth::Readable;
         dir.listed = Some(stamp);
         dir.last_full_scan = Some(now);
-        let first = !dir.scanned_once;
         dir.scanned_once = true;
         let dir_path = dir.spec.path.clone();
         self.sync_files(i, &dir_path, found, first, sink, now);
@@ -370,12 +372,16 @@ fn step_file(
         Change::Gone => return Ok(Step::Gone),
         Change::Replaced(_) => return Ok(Step::Replaced),
     }
-    if let FileState::Draining { since } = f.state {
-        if n == 0 && now.duration_since(since) >= grace {
-            f.close();
-            f.state = FileState::Drained;
-            tracing::debug!(path = %f.path.display(), "log file drained: closed");
-        }
+    if let FileState::Draining { since } = f.state
+        && n == 0
+        && now.duration_since(since) >= grace
+    {
+        f.close();
+        f.state = FileState::Drained;
+        tracing::debug!(path = %f.path.display(), "log file drained: closed");
     }
     Ok(Step::Read(n))
 }
+
+#[cfg(test)]
+mod tests;

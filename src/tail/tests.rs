@@ -1,0 +1,359 @@
+//! Tailer tests: each file action is followed by one synchronous pass, with a simulated
+//! clock, so nothing here sleeps.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::discover::KindSet;
+use super::file::{FileState, StartAt};
+use super::{DRAIN_GRACE, DirSpec, Sink, Tailer};
+use crate::parse::{LogKind, ParseCtx};
+
+/// Records everything the tailer reports.
+#[derive(Default, Debug)]
+struct Recording {
+    lines: Vec<(String, String)>,
+    too_long: Vec<(String, u64)>,
+    consumed: [u64; 3],
+    opened: Vec<(String, bool)>,
+    truncated: Vec<String>,
+    read_errors: [u64; 3],
+    lag: BTreeMap<LogKind, u64>,
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+impl Sink for Recording {
+    fn line(&mut self, _ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
+        self.lines
+            .push((name(path), String::from_utf8_lossy(line).into_owned()));
+    }
+    fn line_too_long(&mut self, _ctx: &mut ParseCtx, path: &Path, len: u64) {
+        self.too_long.push((name(path), len));
+    }
+    fn consumed(&mut self, kind: LogKind, bytes: u64) {
+        self.consumed[kind.index()] += bytes;
+    }
+    fn file_opened(&mut self, _kind: LogKind, path: &Path, rotation: bool) {
+        self.opened.push((name(path), rotation));
+    }
+    fn truncated(&mut self, _kind: LogKind, path: &Path) {
+        self.truncated.push(name(path));
+    }
+    fn read_error(&mut self, kind: LogKind, _path: &Path, _err: &std::io::Error) {
+        self.read_errors[kind.index()] += 1;
+    }
+    fn lag(&mut self, kind: LogKind, bytes: u64) {
+        self.lag.insert(kind, bytes);
+    }
+}
+
+impl Recording {
+    fn take_lines(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.lines)
+    }
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    tailer: Tailer,
+    rec: Recording,
+    now: Instant,
+}
+
+impl Fixture {
+    fn new(start: StartAt, setup: impl FnOnce(&Path)) -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("logs");
+        fs::create_dir(&dir).unwrap();
+        setup(&dir);
+        let tailer = Tailer::new(
+            vec![DirSpec {
+                path: dir.clone(),
+                kinds: KindSet::XMAIL,
+            }],
+            start,
+        );
+        Fixture {
+            _tmp: tmp,
+            dir,
+            tailer,
+            rec: Recording::default(),
+            now: Instant::now(),
+        }
+    }
+
+    fn append(&self, file: &str, bytes: &str) {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(file))
+            .unwrap();
+        f.write_all(bytes.as_bytes()).unwrap();
+    }
+
+    fn poll(&mut self) -> Vec<(String, String)> {
+        self.tailer.poll_once(&mut self.rec, self.now);
+        self.rec.take_lines()
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+    }
+
+    fn state(&self, file: &str) -> Option<FileState> {
+        self.tailer
+            .files()
+            .find(|f| name(&f.path) == file)
+            .map(|f| f.state)
+    }
+}
+
+fn l(file: &str, line: &str) -> (String, String) {
+    (file.to_string(), line.to_string())
+}
+
+#[test]
+fn starts_at_the_end_and_counts_new_lines_only() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "old 1\nold 2\n").unwrap()
+    });
+    assert_eq!(fx.poll(), vec![]);
+    assert!(fx.tailer.ready());
+    fx.append("smtp-202611270000", "new 1\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202611270000", "new 1")]);
+    assert_eq!(fx.rec.consumed[LogKind::Smtp.index()], 6);
+    assert_eq!(
+        fx.rec.opened,
+        vec![("smtp-202611270000".to_string(), false)]
+    );
+}
+
+#[test]
+fn starting_mid_line_skips_that_line() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "whole\nhalf a li").unwrap()
+    });
+    assert_eq!(fx.poll(), vec![]);
+    fx.append("smtp-202611270000", "ne\nnext\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202611270000", "next")]);
+    assert_eq!(fx.rec.consumed[LogKind::Smtp.index()], 5);
+}
+
+#[test]
+fn from_the_beginning_reads_existing_lines() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        fs::write(d.join("smtp-202611270000"), "a\nb\n").unwrap();
+        fs::write(d.join("smail-202611270000"), "c\n").unwrap();
+    });
+    let mut got = fx.poll();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            l("smail-202611270000", "c"),
+            l("smtp-202611270000", "a"),
+            l("smtp-202611270000", "b")
+        ]
+    );
+}
+
+#[test]
+fn a_line_in_two_pieces_counts_once_when_complete() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "").unwrap()
+    });
+    fx.poll();
+    fx.append("smtp-202611270000", "first ha");
+    assert_eq!(fx.poll(), vec![]);
+    assert_eq!(fx.rec.lag[&LogKind::Smtp], 8);
+    fx.append("smtp-202611270000", "lf\r\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202611270000", "first half\r")]);
+    assert_eq!(fx.rec.lag[&LogKind::Smtp], 0);
+}
+
+#[test]
+fn rotation_keeps_the_old_file_for_late_lines_then_closes_it() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "x\n").unwrap()
+    });
+    fx.poll();
+    fx.append("smtp-202611280000", "day 2 line 1\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202611280000", "day 2 line 1")]);
+    assert_eq!(
+        fx.rec.opened.last(),
+        Some(&("smtp-202611280000".to_string(), true))
+    );
+    assert!(matches!(
+        fx.state("smtp-202611270000"),
+        Some(FileState::Draining { .. })
+    ));
+    // A late line lands in the old file just after the boundary.
+    fx.advance(Duration::from_secs(5));
+    fx.append("smtp-202611270000", "late line\n");
+    fx.append("smtp-202611280000", "day 2 line 2\n");
+    assert_eq!(
+        fx.poll(),
+        vec![
+            l("smtp-202611270000", "late line"),
+            l("smtp-202611280000", "day 2 line 2")
+        ]
+    );
+    fx.advance(DRAIN_GRACE);
+    fx.poll();
+    assert_eq!(fx.state("smtp-202611270000"), Some(FileState::Drained));
+    assert_eq!(fx.tailer.open_files(), 1);
+    assert_eq!(fx.state("smtp-202611280000"), Some(FileState::Following));
+}
+
+#[test]
+fn truncation_restarts_at_zero() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        fs::write(d.join("smail-202611270000"), "one\ntwo\n").unwrap()
+    });
+    assert_eq!(fx.poll().len(), 2);
+    fs::write(fx.dir.join("smail-202611270000"), "3\n").unwrap();
+    assert_eq!(fx.poll(), vec![l("smail-202611270000", "3")]);
+    assert_eq!(fx.rec.truncated, vec!["smail-202611270000".to_string()]);
+}
+
+#[test]
+fn a_deleted_file_is_dropped_and_a_replaced_one_read_from_the_start() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "a\n").unwrap()
+    });
+    fx.poll();
+    fs::remove_file(fx.dir.join("smtp-202611270000")).unwrap();
+    fx.poll();
+    assert_eq!(fx.tailer.files().count(), 0);
+    // Same name, new file: everything in it is new.
+    fx.append("smtp-202611270000", "b\n");
+    let mut got = fx.poll();
+    got.extend(fx.poll());
+    assert_eq!(got, vec![l("smtp-202611270000", "b")]);
+    assert_eq!(
+        fx.rec.opened.last(),
+        Some(&("smtp-202611270000".to_string(), true))
+    );
+}
+
+#[test]
+fn a_file_replaced_under_the_same_name_is_read_from_the_start() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "a\n").unwrap()
+    });
+    fx.poll();
+    let tmp = fx.dir.join("new");
+    fs::write(&tmp, "b\nc\n").unwrap();
+    fs::rename(&tmp, fx.dir.join("smtp-202611270000")).unwrap();
+    let mut got = fx.poll();
+    got.extend(fx.poll());
+    assert_eq!(
+        got,
+        vec![l("smtp-202611270000", "b"), l("smtp-202611270000", "c")]
+    );
+}
+
+#[test]
+fn a_missing_directory_is_retried_and_counted() {
+    let mut fx = Fixture::new(StartAt::End, |_| {});
+    fs::remove_dir(&fx.dir).unwrap();
+    fx.poll();
+    assert!(!fx.tailer.ready());
+    assert_eq!(fx.rec.read_errors[LogKind::Smtp.index()], 1);
+    assert_eq!(fx.rec.read_errors[LogKind::Smail.index()], 1);
+    fx.poll();
+    assert_eq!(fx.rec.read_errors[LogKind::Smtp.index()], 2);
+    fs::create_dir(&fx.dir).unwrap();
+    fx.append("smtp-202611270000", "first\n");
+    // Files in a directory that appears later are new: read from their beginning.
+    assert_eq!(fx.poll(), vec![l("smtp-202611270000", "first")]);
+    assert!(fx.tailer.ready());
+}
+
+#[test]
+fn old_files_at_start_up_are_not_kept_open() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        for day in 1..=20 {
+            let p = d.join(format!("smtp-202611{day:02}0000"));
+            fs::write(&p, "x\n").unwrap();
+            let old = std::time::SystemTime::now() - Duration::from_secs(86_400);
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+    });
+    fx.poll();
+    assert_eq!(fx.tailer.files().count(), 20);
+    assert_eq!(fx.tailer.open_files(), 1);
+    assert_eq!(fx.state("smtp-202611200000"), Some(FileState::Following));
+    assert_eq!(fx.state("smtp-202611010000"), Some(FileState::Drained));
+}
+
+#[test]
+fn old_files_read_from_the_beginning_are_closed_once_read() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        for day in 1..=3 {
+            let p = d.join(format!("smtp-202611{day:02}0000"));
+            fs::write(&p, format!("day {day}\n")).unwrap();
+            let old = std::time::SystemTime::now() - Duration::from_secs(86_400);
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+    });
+    assert_eq!(
+        fx.poll(),
+        vec![
+            l("smtp-202611010000", "day 1"),
+            l("smtp-202611020000", "day 2"),
+            l("smtp-202611030000", "day 3")
+        ]
+    );
+    fx.poll();
+    assert_eq!(fx.tailer.open_files(), 1);
+}
+
+#[test]
+fn over_long_lines_are_reported_not_buffered() {
+    let mut fx = Fixture::new(StartAt::End, |d| {
+        fs::write(d.join("smtp-202611270000"), "").unwrap()
+    });
+    fx.poll();
+    let long = "y".repeat(super::lines::MAX_LINE_BYTES + 10);
+    fx.append("smtp-202611270000", &long);
+    assert_eq!(fx.poll(), vec![]);
+    fx.append("smtp-202611270000", "\nok\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202611270000", "ok")]);
+    assert_eq!(
+        fx.rec.too_long,
+        vec![("smtp-202611270000".to_string(), long.len() as u64)]
+    );
+}
+
+#[test]
+fn other_files_in_the_directory_are_ignored() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        fs::write(d.join("pop3-202611270000"), "p\n").unwrap();
+        fs::write(d.join("smtp-202611270000.gz"), "z\n").unwrap();
+        fs::write(
+            d.join("error-20261127.txt"),
+            "webmail, but not in a webmail dir\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(fx.poll(), vec![]);
+    assert_eq!(fx.tailer.files().count(), 0);
+}

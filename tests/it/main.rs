@@ -1,0 +1,13 @@
+//! Integration tests: one crate, one module per area.
+
+/// Helpers: temporary log dirs, the binary as a child process, HTTP, scrape parsing.
+mod util;
+
+/// Every line of the bundled samples (both format variants) parses, with exact counts.
+mod samples;
+
+/// `report` over examples/logs against a golden file.
+mod report;
+
+/// The running exporter: appends, partial lines, CRLF, rotation, truncation, HTTP endpoints.
+mod serve;

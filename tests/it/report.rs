@@ -1,0 +1,190 @@
+//! `xmail_exporter report` over the bundled examples, against a golden file.
+//!
+//! Run with `UPDATE_GOLDEN=1` to rewrite `tests/fixtures/report-examples.prom` after an
+//! intended change, then review the diff.
+
+use std::process::Command;
+
+use crate::util::{Scrape, exporter_bin, promtool_check_metrics, root};
+
+fn report(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(exporter_bin())
+        .current_dir(root())
+        .arg("report")
+        .args(["--config", "tests/fixtures/seoul.yml"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The build info line changes with every commit: pin it.
+fn normalize(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("xmail_exporter_build_info{") {
+                "xmail_exporter_build_info{...} 1"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn golden_report_of_the_examples() {
+    let (ok, out, err) = report(&["examples/logs"]);
+    assert!(ok, "report failed: {err}");
+    let got = normalize(&out);
+    let golden = root().join("tests/fixtures/report-examples.prom");
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(&golden, &got).unwrap();
+    }
+    let want =
+        std::fs::read_to_string(&golden).expect("golden file (create it with UPDATE_GOLDEN=1)");
+    if got != want {
+        let diff: Vec<String> = want
+            .lines()
+            .zip(got.lines())
+            .filter(|(a, b)| a != b)
+            .take(20)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .collect();
+        panic!(
+            "report differs from {}:\n{}",
+            golden.display(),
+            diff.join("\n")
+        );
+    }
+    promtool_check_metrics(&out);
+}
+
+#[test]
+fn report_values_that_matter() {
+    let (ok, out, _) = report(&["examples/logs"]);
+    assert!(ok);
+    let s = Scrape::parse(&out);
+    // 60 lines in the 1.27 sample + 4 seed-era lines; 42 + 3 SMAIL; 14 webmail errors.
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_lines_total",
+            &[("log", "smtp"), ("result", "parsed")]
+        ),
+        64.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_lines_total",
+            &[("log", "smail"), ("result", "parsed")]
+        ),
+        45.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_lines_total",
+            &[("log", "webmail"), ("result", "parsed")]
+        ),
+        14.0
+    );
+    for log in ["smtp", "smail", "webmail"] {
+        assert_eq!(
+            s.value(
+                "xmail_exporter_log_lines_total",
+                &[("log", log), ("result", "malformed")]
+            ),
+            0.0
+        );
+    }
+    // RECV=OK: 12 in 1.27 + 2 RCV=OK in the seed sample.
+    assert_eq!(
+        s.value(
+            "xmail_smtp_events_total",
+            &[("status", "RECV=OK"), ("source", "external")]
+        ) + s.value(
+            "xmail_smtp_events_total",
+            &[("status", "RECV=OK"), ("source", "webmail")]
+        ),
+        14.0
+    );
+    assert_eq!(
+        s.get(
+            "xmail_smtp_events_total",
+            &[("status", "RCV=OK"), ("source", "external")]
+        ),
+        None
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_message_size_bytes_count",
+            &[("source", "external")]
+        ),
+        8.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_dnsbl_rejections_total",
+            &[("list", "zen.spamhaus.org.")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value("xmail_smtp_auth_failures_total", &[("mechanism", "LOGIN")]),
+        2.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smail_deliveries_total",
+            &[("type", "LOCAL"), ("origin", "bounce")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        s.value("xmail_webmail_errors_total", &[("category", "auth")]),
+        3.0
+    );
+    // The newest SMTP line is 2026-11-27 15:42:09 KST = 06:42:09 UTC.
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            &[("log", "smtp")]
+        ),
+        1_795_761_729.0
+    );
+    // Every known combination is there at 0: 28 statuses x 3 sources.
+    assert_eq!(s.count("xmail_smtp_events_total"), 84);
+    assert_eq!(s.count("xmail_smail_deliveries_total"), 45);
+    assert!(
+        s.count("process_cpu_seconds_total") == 0,
+        "no process metrics in a report"
+    );
+}
+
+#[test]
+fn unreadable_paths_fail_the_report_but_not_the_others() {
+    let (ok, out, err) = report(&["examples/logs/xmail/smtp-202611270000", "does/not/exist"]);
+    assert!(!ok);
+    assert!(err.contains("does/not/exist"), "{err}");
+    let s = Scrape::parse(&out);
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_lines_total",
+            &[("log", "smtp"), ("result", "parsed")]
+        ),
+        60.0
+    );
+}
+
+#[test]
+fn other_xmail_logs_are_skipped() {
+    let (ok, out, err) = report(&["examples/logs/xmail/pop3-202611270000"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("skipped"), "{err}");
+    let s = Scrape::parse(&out);
+    assert_eq!(s.sum("xmail_exporter_log_lines_total"), 0.0);
+}

@@ -1,0 +1,428 @@
+//! The exporter as a user runs it: lines appended to real files, scraped over HTTP.
+
+use std::time::Duration;
+
+use crate::util::{
+    Exporter, Scrape, TempLogs, append, http_request, promtool_check_metrics, root, smtp_line,
+};
+
+fn start(logs: &TempLogs, extra: &[&str]) -> Exporter {
+    let config = root().join("tests/fixtures/seoul.yml");
+    let mut args = vec![
+        "--xmail.log-dir",
+        logs.xmail.to_str().unwrap(),
+        "--webmail.log-dir",
+        logs.webmail.to_str().unwrap(),
+        "--tail.poll-interval",
+        "100ms",
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Exporter::start(&args)
+}
+
+fn wait_ready(ex: &Exporter) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ex.get("/-/ready").0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready:\n{}",
+            ex.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const LINES: &str = "xmail_exporter_log_lines_total";
+
+fn lines(s: &Scrape, log: &str, result: &str) -> f64 {
+    s.value(LINES, &[("log", log), ("result", result)])
+}
+
+fn per_log(s: &Scrape, name: &str, log: &str) -> f64 {
+    s.value(name, &[("log", log)])
+}
+
+#[test]
+fn appended_lines_are_counted_exactly() {
+    let logs = TempLogs::new();
+    // Present before start-up: not counted (the default start is at the end).
+    logs.append(
+        "smtp-202611270000",
+        &smtp_line("192.0.2.1", "2026-11-27 23:59:00", "S0", "RECV=OK", "", 100),
+    );
+    logs.append("smail-202611270000", b"");
+    logs.append_web("error-20261127.txt", b"[2026-11-27 23:00:00] old error\n");
+    let ex = start(&logs, &[]);
+    wait_ready(&ex);
+    let s = ex.scrape();
+    assert_eq!(lines(&s, "smtp", "parsed"), 0.0);
+    assert_eq!(lines(&s, "webmail", "parsed"), 0.0);
+    let mut smtp_bytes = 0usize;
+
+    // A whole line.
+    let recv = smtp_line(
+        "198.51.100.41",
+        "2026-11-28 09:00:00",
+        "S1",
+        "RECV=OK",
+        "",
+        5321,
+    );
+    logs.append("smtp-202611270000", &recv);
+    smtp_bytes += recv.len();
+    ex.wait_for("the first line", |s| lines(s, "smtp", "parsed") == 1.0);
+
+    // A line written in two pieces counts once, when its LF arrives.
+    let rcpt = smtp_line(
+        "203.0.113.5",
+        "2026-11-28 09:00:01",
+        "S2",
+        "RCPT=OK",
+        "kim@example.co.kr",
+        0,
+    );
+    let (first, second) = rcpt.split_at(40);
+    logs.append("smtp-202611270000", first);
+    let s = ex.wait_for("the partial line to be seen", |s| {
+        per_log(s, "xmail_exporter_log_lag_bytes", "smtp") == 40.0
+    });
+    assert_eq!(lines(&s, "smtp", "parsed"), 1.0);
+    logs.append("smtp-202611270000", second);
+    smtp_bytes += rcpt.len();
+    ex.wait_for("the completed line", |s| lines(s, "smtp", "parsed") == 2.0);
+
+    // A CRLF line, as the Windows build writes.
+    let mut auth = smtp_line(
+        "203.0.113.9",
+        "2026-11-28 09:00:02",
+        "",
+        "AUTH=EFAIL:TYPE=PLAIN",
+        "",
+        0,
+    );
+    auth.pop();
+    auth.extend_from_slice(b"\r\n");
+    logs.append("smtp-202611270000", &auth);
+    smtp_bytes += auth.len();
+    ex.wait_for("the CRLF line", |s| lines(s, "smtp", "parsed") == 3.0);
+
+    // A malformed line and a line over 64 KiB: counted as malformed, nothing else moves.
+    let junk = b"this is not an XMail record\n";
+    logs.append("smtp-202611270000", junk);
+    smtp_bytes += junk.len();
+    ex.wait_for("the malformed line", |s| {
+        lines(s, "smtp", "malformed") == 1.0
+    });
+    let mut long = vec![b'"'; 70_000];
+    long.push(b'\n');
+    logs.append("smtp-202611270000", &long);
+    smtp_bytes += long.len();
+    ex.wait_for("the over-long line", |s| {
+        lines(s, "smtp", "malformed") == 2.0
+    });
+
+    // XMail starts a new time-named file; a late line still lands in the old one.
+    let dnsbl = smtp_line(
+        "203.0.113.45",
+        "2026-11-28 09:00:03",
+        "",
+        "SNDRIP=EIPMAP (zen.spamhaus.org.)",
+        "",
+        0,
+    );
+    logs.append("smtp-202611280000", &dnsbl);
+    smtp_bytes += dnsbl.len();
+    ex.wait_for("the new file", |s| lines(s, "smtp", "parsed") == 4.0);
+    let late = smtp_line(
+        "127.0.0.1",
+        "2026-11-28 09:00:04",
+        "S3",
+        "RCPT=OK",
+        "lee@example.co.kr",
+        0,
+    );
+    logs.append("smtp-202611270000", &late);
+    smtp_bytes += late.len();
+    ex.wait_for("the late line in the old file", |s| {
+        lines(s, "smtp", "parsed") == 5.0
+    });
+
+    // Truncation: the file is read again from the start.
+    std::fs::File::options()
+        .write(true)
+        .open(logs.xmail.join("smtp-202611280000"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    ex.wait_for("the truncation", |s| {
+        per_log(s, "xmail_exporter_log_truncations_total", "smtp") == 1.0
+    });
+    let relay = smtp_line(
+        "198.51.100.7",
+        "2026-11-28 09:00:05",
+        "S4",
+        "RCPT=ERELAY",
+        "",
+        0,
+    );
+    logs.append("smtp-202611280000", &relay);
+    smtp_bytes += relay.len();
+    ex.wait_for("the line after truncation", |s| {
+        lines(s, "smtp", "parsed") == 6.0
+    });
+
+    // SMAIL: a 1.25+ line with a remote reply holding non-UTF-8 bytes, and a seed-era 8-field line.
+    let mut smail9 = b"\"example.co.kr\"\t\"1795705274655.7f3a.1f4c.3a11.mail\"\t\"S1\"\t\"a@example.net\"\t\"x@gmail.com\"\t\"SMTP\"\t\"gmail-smtp-in.l.google.com\"\t\"2026-11-28 09:00:06\"\t\"250 \xbf\xc0\xb7\xf9 \"ok\"\"\n".to_vec();
+    let smail8 = b"\"to.com\"\t\"1176750679692.2799696816.3f99e.eml\"\t\"X2\"\t\"\"\t\"admin@to.com\"\t\"LOCAL\"\t\"admin@to.com\"\t\"2026-11-28 09:00:07\"\n";
+    smail9.extend_from_slice(smail8);
+    logs.append("smail-202611270000", &smail9);
+    ex.wait_for("the SMAIL lines", |s| lines(s, "smail", "parsed") == 2.0);
+
+    // Webmail: an EUC-KR line and a UTF-8 line without a timestamp; a blank line is no error.
+    let (euc, _, _) = encoding_rs::EUC_KR.encode("[2026-11-28 09:00:08] 로그인 실패\n");
+    logs.append_web("error-20261128.txt", &euc);
+    logs.append_web("error-20261128.txt", "\nSMTP 발송 실패\n".as_bytes());
+    let s = ex.wait_for("the webmail lines", |s| {
+        lines(s, "webmail", "parsed") == 2.0
+    });
+
+    // Everything, exactly.
+    let ev = |status: &str, source: &str| {
+        s.value(
+            "xmail_smtp_events_total",
+            &[("status", status), ("source", source)],
+        )
+    };
+    assert_eq!(ev("RECV=OK", "external"), 1.0);
+    assert_eq!(ev("RCPT=OK", "authenticated"), 1.0);
+    assert_eq!(ev("AUTH=EFAIL", "external"), 1.0);
+    assert_eq!(ev("SNDRIP=EIPMAP", "external"), 1.0);
+    assert_eq!(ev("RCPT=OK", "webmail"), 1.0);
+    assert_eq!(ev("RCPT=ERELAY", "external"), 1.0);
+    assert_eq!(s.sum("xmail_smtp_events_total"), 6.0);
+    assert_eq!(
+        s.value(
+            "xmail_smtp_message_size_bytes_count",
+            &[("source", "external")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_message_size_bytes_sum",
+            &[("source", "external")]
+        ),
+        5321.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_message_size_bytes_bucket",
+            &[("source", "external"), ("le", "4096")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_message_size_bytes_bucket",
+            &[("source", "external"), ("le", "16384")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smtp_dnsbl_rejections_total",
+            &[("list", "zen.spamhaus.org.")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value("xmail_smtp_auth_failures_total", &[("mechanism", "PLAIN")]),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smail_deliveries_total",
+            &[("type", "SMTP"), ("origin", "smtp")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_smail_deliveries_total",
+            &[("type", "LOCAL"), ("origin", "bounce")]
+        ),
+        1.0
+    );
+    assert_eq!(s.sum("xmail_smail_deliveries_total"), 2.0);
+    assert_eq!(
+        s.value("xmail_webmail_errors_total", &[("category", "auth")]),
+        1.0
+    );
+    assert_eq!(
+        s.value("xmail_webmail_errors_total", &[("category", "smtp")]),
+        1.0
+    );
+    assert_eq!(s.sum("xmail_webmail_errors_total"), 2.0);
+    assert_eq!(lines(&s, "smtp", "malformed"), 2.0);
+    assert_eq!(lines(&s, "smail", "malformed"), 0.0);
+    assert_eq!(lines(&s, "webmail", "malformed"), 0.0);
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_read_bytes_total", "smtp"),
+        smtp_bytes as f64
+    );
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_read_bytes_total", "smail"),
+        smail9.len() as f64
+    );
+    for log in ["smtp", "smail", "webmail"] {
+        assert_eq!(
+            per_log(&s, "xmail_exporter_log_lag_bytes", log),
+            0.0,
+            "{log}"
+        );
+        assert_eq!(
+            per_log(&s, "xmail_exporter_log_read_errors_total", log),
+            0.0,
+            "{log}"
+        );
+    }
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_rotations_total", "smtp"),
+        1.0
+    );
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_rotations_total", "smail"),
+        0.0
+    );
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_rotations_total", "webmail"),
+        1.0
+    );
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_truncations_total", "smtp"),
+        1.0
+    );
+    // 2026-11-28 09:00:05 KST = 00:00:05 UTC; the webmail line at 09:00:08 KST.
+    assert_eq!(
+        per_log(
+            &s,
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            "smtp"
+        ),
+        1_795_824_005.0
+    );
+    assert_eq!(
+        per_log(
+            &s,
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            "smail"
+        ),
+        1_795_824_007.0
+    );
+    assert_eq!(
+        per_log(
+            &s,
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            "webmail"
+        ),
+        1_795_824_008.0
+    );
+    assert!(s.text.contains("xmail_exporter_build_info{"));
+    #[cfg(target_os = "linux")]
+    assert!(s.value("process_resident_memory_bytes", &[]) > 0.0);
+    promtool_check_metrics(&s.text);
+}
+
+#[test]
+fn http_endpoints() {
+    let logs = TempLogs::new();
+    let ex = start(&logs, &["--web.telemetry-path", "/custom"]);
+    wait_ready(&ex);
+    let (status, body) = ex.get("/");
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"/custom\""), "{body}");
+    assert_eq!(ex.get("/-/healthy").0, 200);
+    assert_eq!(ex.get("/custom").0, 200);
+    assert_eq!(ex.get("/metrics").0, 404);
+    assert_eq!(ex.get("/nope").0, 404);
+    assert_eq!(http_request(ex.addr, "POST", "/custom").0, 405);
+    let (status, body) = http_request(ex.addr, "HEAD", "/custom");
+    assert_eq!((status, body.as_str()), (200, ""));
+}
+
+#[test]
+fn not_ready_until_the_directories_can_be_read() {
+    let logs = TempLogs::new();
+    std::fs::remove_dir(&logs.webmail).unwrap();
+    let ex = start(&logs, &[]);
+    let s = ex.wait_for("a read error", |s| {
+        per_log(s, "xmail_exporter_log_read_errors_total", "webmail") >= 1.0
+    });
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_read_errors_total", "smtp"),
+        0.0
+    );
+    let (status, body) = ex.get("/-/ready");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(ex.get("/-/healthy").0, 200);
+    assert!(
+        ex.log().contains("cannot read log directory"),
+        "{}",
+        ex.log()
+    );
+    std::fs::create_dir(&logs.webmail).unwrap();
+    // Files in a directory that appears later are new: read from their beginning.
+    append(
+        &logs.webmail.join("error-20261128.txt"),
+        b"[2026-11-28 10:00:00] login failed\n",
+    );
+    wait_ready(&ex);
+    ex.wait_for("the webmail line", |s| lines(s, "webmail", "parsed") == 1.0);
+}
+
+#[test]
+fn from_beginning_reads_existing_files() {
+    let logs = TempLogs::new();
+    logs.append(
+        "smtp-202611270000",
+        &smtp_line("192.0.2.1", "2026-11-27 23:59:00", "S0", "RECV=OK", "", 100),
+    );
+    let ex = start(&logs, &["--tail.from-beginning"]);
+    ex.wait_for("the existing line", |s| lines(s, "smtp", "parsed") == 1.0);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let logs = TempLogs::new();
+    let ex = start(&logs, &[]);
+    wait_ready(&ex);
+    let log_so_far = ex.log();
+    let status = ex.terminate();
+    assert!(status.success(), "{status:?}\n{log_so_far}");
+}
+
+#[test]
+fn a_taken_port_is_one_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(crate::util::exporter_bin())
+        .args([
+            "--web.listen-address",
+            &addr,
+            "--xmail.log-dir",
+            "/nonexistent",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("xmail_exporter: cannot listen on ")
+            && last.contains("--web.listen-address"),
+        "{err}"
+    );
+}
