@@ -351,4 +351,177 @@ mod tests {
         assert_eq!(u.get(b"\xff", ok, |s| s.to_string()), OTHER);
         assert_eq!(u.get(b"x", |_| false, |s| s.to_string()), OTHER);
     }
+
+    fn recorder() -> Recorder {
+        let classifier = Arc::new(Classifier::default());
+        let metrics = Metrics::new(&classifier, &MetricsOptions { process: false }).unwrap();
+        Recorder::new(metrics, classifier, TimeZone::get("Asia/Seoul").unwrap())
+    }
+
+    fn feed(r: &mut Recorder, kind: LogKind, lines: &[&[u8]]) {
+        let mut ctx = ParseCtx::for_file(kind, "error-20261127.txt");
+        for l in lines {
+            r.line(&mut ctx, Path::new("test"), l);
+        }
+    }
+
+    fn smtp(status: &str) -> Vec<u8> {
+        format!(
+            "\"mx\"\t\"d\"\t\"192.0.2.1\"\t\"2026-11-27 00:00:00\"\t\"h\"\t\"\"\t\"\"\t\"\"\t\"\"\t\"{status}\"\t\"\"\t\"0\"\t\"\""
+        )
+        .into_bytes()
+    }
+
+    fn sample(r: &Recorder, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let text = String::from_utf8(encode_text(r.registry())).unwrap();
+        let mut l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        l.sort();
+        let want = if l.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}{{{}}}", l.join(","))
+        };
+        text.lines()
+            .find_map(|line| line.strip_prefix(&want).and_then(|v| v.trim().parse().ok()))
+    }
+
+    fn series(r: &Recorder, name: &str) -> usize {
+        let text = String::from_utf8(encode_text(r.registry())).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .count()
+    }
+
+    #[test]
+    fn unknown_statuses_are_capped() {
+        let mut r = recorder();
+        let before = series(&r, "xmail_smtp_events_total");
+        for i in 0..100 {
+            let line = smtp(&format!("NEW=E{i}"));
+            feed(&mut r, LogKind::Smtp, &[&line]);
+        }
+        // 32 own values and `other`, each for the three sources.
+        assert_eq!(series(&r, "xmail_smtp_events_total") - before, 33 * 3);
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_smtp_events_total",
+                &[("status", "NEW=E0"), ("source", "external")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_smtp_events_total",
+                &[("status", "other"), ("source", "external")]
+            ),
+            Some(68.0)
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_exporter_log_lines_total",
+                &[("log", "smtp"), ("result", "parsed")]
+            ),
+            Some(100.0)
+        );
+    }
+
+    #[test]
+    fn dnsbl_lists_are_capped_and_validated() {
+        let mut r = recorder();
+        for i in 0..40 {
+            let line = smtp(&format!("SNDRIP=EIPMAP (bl{i}.example.)"));
+            feed(&mut r, LogKind::Smtp, &[&line]);
+        }
+        feed(
+            &mut r,
+            LogKind::Smtp,
+            &[&smtp("SNDRIP=EIPMAP (bad list!)"), &smtp("SNDRIP=EIPMAP")],
+        );
+        // 32 lists of their own; the other 8, the invalid name and the bare form (whose
+        // `unnamed` value comes after the cap was reached) share `other`.
+        assert_eq!(series(&r, "xmail_smtp_dnsbl_rejections_total"), 33);
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_smtp_dnsbl_rejections_total",
+                &[("list", "other")]
+            ),
+            Some(10.0)
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_smtp_events_total",
+                &[("status", "SNDRIP=EIPMAP"), ("source", "external")]
+            ),
+            Some(42.0)
+        );
+    }
+
+    #[test]
+    fn smail_continuation_lines_belong_to_the_record_before() {
+        let mut r = recorder();
+        let first: &[u8] = b"\"d\"\t\"f\"\t\"S1\"\t\"a@b\"\t\"c@d\"\t\"SMTP\"\t\"mx\"\t\"2026-11-27 00:00:00\"\t\"250-first\r";
+        feed(
+            &mut r,
+            LogKind::Smail,
+            &[first, b"250-middle\r", b"250 last\"", b"\"not a record"],
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_smail_deliveries_total",
+                &[("type", "SMTP"), ("origin", "smtp")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_exporter_log_lines_total",
+                &[("log", "smail"), ("result", "parsed")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &r,
+                "xmail_exporter_log_lines_total",
+                &[("log", "smail"), ("result", "malformed")]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn event_times_use_the_zone_and_webmail_fallbacks() {
+        let mut r = recorder();
+        feed(&mut r, LogKind::Smtp, &[&smtp("RCPT=OK")]);
+        // 2026-11-27 00:00:00 KST
+        let kst_midnight = 1_795_705_200.0;
+        let ts = |r: &Recorder, log| {
+            sample(
+                r,
+                "xmail_exporter_log_last_event_timestamp_seconds",
+                &[("log", log)],
+            )
+        };
+        assert_eq!(ts(&r, "smtp"), Some(kst_midnight));
+        // No timestamp on the line: the file's date (error-20261127.txt) at midnight.
+        feed(&mut r, LogKind::Webmail, &[b"something failed"]);
+        assert_eq!(ts(&r, "webmail"), Some(kst_midnight));
+        // PHP's UTC stamp is UTC, whatever the configured zone.
+        feed(
+            &mut r,
+            LogKind::Webmail,
+            &[b"[27-Nov-2026 01:00:00 UTC] PHP Warning: x"],
+        );
+        assert_eq!(ts(&r, "webmail"), Some(kst_midnight + 10.0 * 3600.0));
+        // Older events do not move it back.
+        feed(&mut r, LogKind::Webmail, &[b"[2026-11-26 01:00:00] old"]);
+        assert_eq!(ts(&r, "webmail"), Some(kst_midnight + 10.0 * 3600.0));
+    }
 }
