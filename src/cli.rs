@@ -82,6 +82,11 @@ pub struct ServeArgs {
     #[arg(long = "tail.from-beginning")]
     pub from_beginning: bool,
 
+    /// File that keeps, per log file, the offset up to which lines were counted in the last
+    /// scrape served, so a restart neither loses nor double counts lines.
+    #[arg(long = "tail.state-file", value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+
     /// Address to listen on: host:port, or :port for every interface. Repeatable.
     #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
     pub listen_addresses: Vec<String>,

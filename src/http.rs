@@ -21,7 +21,8 @@ use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::metrics::encode_text;
+use crate::metrics::{encode_families, encode_text};
+use crate::tail::checkpoint::Saver;
 
 /// Connections served at once; more wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 512;
@@ -40,6 +41,8 @@ pub struct WebState {
     pub telemetry_path: String,
     /// Whether every log directory can be read (`/-/ready`).
     pub ready: Arc<AtomicBool>,
+    /// With `--tail.state-file`: saves the offsets that match each scrape before it is sent.
+    pub saver: Option<Arc<Saver>>,
 }
 
 /// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
@@ -111,7 +114,7 @@ pub async fn serve(
         let state = state.clone();
         let service = service_fn(move |req| {
             let state = state.clone();
-            async move { Ok::<_, Infallible>(handle(&req, &state)) }
+            async move { Ok::<_, Infallible>(handle(&req, &state).await) }
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -148,7 +151,7 @@ fn response(
     r
 }
 
-fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Bytes>> {
+async fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -161,7 +164,7 @@ fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Bytes>> {
     }
     let path = req.uri().path();
     if path == state.telemetry_path {
-        return response(StatusCode::OK, TEXT_FORMAT, encode_text(&state.registry));
+        return metrics(state).await;
     }
     match path {
         "/" => response(
@@ -182,6 +185,37 @@ fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Bytes>> {
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             "Not found.\n",
+        ),
+    }
+}
+
+async fn metrics(state: &WebState) -> Response<Full<Bytes>> {
+    let Some(saver) = state.saver.clone() else {
+        return response(StatusCode::OK, TEXT_FORMAT, encode_text(&state.registry));
+    };
+    let registry = state.registry.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        saver.gather_and_save(&registry).map_err(|e| (e, saver))
+    })
+    .await;
+    match saved {
+        Ok(Ok(families)) => response(StatusCode::OK, TEXT_FORMAT, encode_families(&families)),
+        Ok(Err((e, saver))) => {
+            let msg = format!(
+                "cannot save the state file {}: {e}; metrics are not served until it can be written (check the disk and the directory's permissions)",
+                saver.path().display()
+            );
+            tracing::error!("{msg}");
+            response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                msg + "\n",
+            )
+        }
+        Err(e) => response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain; charset=utf-8",
+            format!("{e}\n"),
         ),
     }
 }

@@ -17,6 +17,7 @@ use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::http::{self, WebState};
 use crate::metrics::{Metrics, MetricsOptions, Recorder};
+use crate::tail::checkpoint::{self, Saver, Shared};
 use crate::tail::discover::KindSet;
 use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
@@ -54,7 +55,25 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     } else {
         StartAt::End
     };
-    let tailer = Tailer::new(dir_specs(args), start);
+    let mut tailer = Tailer::new(dir_specs(args), start);
+    let saver = match &args.state_file {
+        None => None,
+        Some(path) => {
+            let previous = match checkpoint::load(path) {
+                Ok(prev) => prev,
+                Err(msg) => {
+                    tracing::error!("{msg}");
+                    None
+                }
+            };
+            if previous.is_some() {
+                tracing::info!(path = %path.display(), "resuming from the state file");
+            }
+            let shared = Shared::default();
+            tailer = tailer.with_checkpoints(shared.clone(), previous);
+            Some(Arc::new(Saver::new(path.clone(), shared)))
+        }
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -80,11 +99,18 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             }
         }
         let ready = Arc::new(AtomicBool::new(false));
-        let tail = TailThread::start(tailer, recorder, ready.clone(), args.poll_interval)?;
+        let tail = TailThread::start(
+            tailer,
+            recorder,
+            ready.clone(),
+            args.poll_interval,
+            saver.as_deref(),
+        )?;
         let state = Arc::new(WebState {
             registry,
             telemetry_path: args.telemetry_path.clone(),
             ready,
+            saver,
         });
         http::serve(listeners, state, shutdown_signal()).await;
         tracing::info!("shutting down");
@@ -126,13 +152,24 @@ pub struct TailThread {
 }
 
 impl TailThread {
-    /// Starts the thread.
+    /// Starts the thread. With a state file, the files are found and their start offsets
+    /// saved first, before anything is counted.
     pub fn start(
         mut tailer: Tailer,
         mut recorder: Recorder,
         ready: Arc<AtomicBool>,
         poll_interval: Duration,
+        saver: Option<&Saver>,
     ) -> anyhow::Result<TailThread> {
+        if let Some(saver) = saver {
+            tailer.discover(&mut recorder, Instant::now());
+            saver.save_now().with_context(|| {
+                format!(
+                    "cannot write the state file {}: check that its directory exists and this user may write there, or drop --tail.state-file",
+                    saver.path().display()
+                )
+            })?;
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let (wake, woken) = mpsc::sync_channel::<()>(1);
         let mut watcher = DirWatcher::new(wake.clone());

@@ -130,10 +130,15 @@ impl Metrics {
 
 /// Encodes a registry in the Prometheus text format.
 pub fn encode_text(registry: &Registry) -> Vec<u8> {
+    encode_families(&registry.gather())
+}
+
+/// Encodes gathered metric families in the Prometheus text format.
+pub fn encode_families(families: &[prometheus::proto::MetricFamily]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(16 * 1024);
     // Encoding into a Vec cannot fail for I/O reasons; a family that does not encode (an
     // invalid name) would be a bug caught by the golden tests.
-    if let Err(e) = TextEncoder::new().encode(&registry.gather(), &mut buf) {
+    if let Err(e) = TextEncoder::new().encode(families, &mut buf) {
         tracing::error!(error = %e, "cannot encode metrics");
     }
     buf

@@ -9,15 +9,20 @@ use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use super::Sink;
+use super::checkpoint::{Checkpoint, FINGERPRINT_BYTES, Fingerprint, Shared};
 use super::lines::{Line, LineBuf};
 use crate::parse::{LogKind, ParseCtx};
 
 /// Tells two files apart even when one replaced the other under the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileId {
-    dev: u64,
-    ino: u64,
+    /// Device number (0 where unknown).
+    pub dev: u64,
+    /// Inode number (on Windows, the creation time).
+    pub ino: u64,
 }
 
 impl FileId {
@@ -93,6 +98,8 @@ pub struct FollowedFile {
     pub state: FileState,
     /// Parser state carried from line to line.
     pub ctx: ParseCtx,
+    /// Its first bytes, once opened (see [`Fingerprint`]).
+    fingerprint: Fingerprint,
     /// Open while the file is not drained (opened lazily).
     file: Option<File>,
     /// The partial line after `offset`, while open.
@@ -106,24 +113,21 @@ pub struct FollowedFile {
 }
 
 impl FollowedFile {
-    /// A file found at `path` with metadata `meta`. With [`StartAt::End`] its current
-    /// content is skipped (a partial last line included). Nothing is opened yet.
+    /// A file found at `path` with metadata `meta`, to be read from `offset` (its size for a
+    /// start at the end: a partial last line there is skipped). Nothing is opened yet.
     pub fn new(
         path: PathBuf,
         kind: LogKind,
         name: &str,
         meta: &Metadata,
-        start: StartAt,
+        offset: u64,
     ) -> FollowedFile {
-        let offset = match start {
-            StartAt::Beginning => 0,
-            StartAt::End => meta.len(),
-        };
         FollowedFile {
             path,
             id: FileId::of(meta),
             state: FileState::Following,
             ctx: ParseCtx::for_file(kind, name),
+            fingerprint: Fingerprint::default(),
             file: None,
             lines: None,
             offset,
@@ -152,6 +156,15 @@ impl FollowedFile {
         self.file.is_some()
     }
 
+    /// The file's checkpoint as of now.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            id: self.id,
+            fingerprint: self.fingerprint,
+            offset: self.offset,
+        }
+    }
+
     /// Does the name still point at this file?
     pub fn check_path(&self) -> io::Result<Change> {
         match std::fs::metadata(&self.path) {
@@ -176,6 +189,7 @@ impl FollowedFile {
         }
         let mut file = File::open(&self.path)?;
         let mut lines = LineBuf::default();
+        self.fingerprint = Fingerprint::of(&mut file)?;
         if self.offset > 0 {
             // Is the byte before the offset a line end?
             file.seek(SeekFrom::Start(self.offset - 1))?;
@@ -198,9 +212,16 @@ impl FollowedFile {
     }
 
     /// Reads what was appended, up to about `budget` bytes, handing complete lines to
-    /// `sink`. A file found shorter than what was read is read again from the start.
+    /// `sink`. A file found shorter than what was read is read again from the start. With
+    /// `commit`, each chunk's metric updates and the new offset happen under its lock.
     /// Returns the bytes read; `Ok(0)` means the end was reached with nothing new.
-    pub fn read_new(&mut self, sink: &mut impl Sink, budget: u64) -> io::Result<u64> {
+    pub fn read_new(
+        &mut self,
+        sink: &mut impl Sink,
+        budget: u64,
+        commit: Option<&Shared>,
+    ) -> io::Result<u64> {
+        let fingerprint_before = self.fingerprint;
         self.ensure_open()?;
         let (Some(file), Some(lines)) = (self.file.as_mut(), self.lines.as_mut()) else {
             unreachable!("ensure_open succeeded, so both are set");
@@ -210,14 +231,24 @@ impl FollowedFile {
         if size < read_pos {
             file.seek(SeekFrom::Start(0))?;
             lines.clear();
-            self.offset = 0;
             self.ctx.smail_continues = false;
+            self.fingerprint = Fingerprint::of(file)?;
+            let mut guard = commit.map(Shared::lock);
+            self.offset = 0;
             sink.truncated(self.ctx.kind, &self.path);
+            if let Some(cp) = guard.as_mut().and_then(|st| st.files.get_mut(&self.path)) {
+                *cp = Checkpoint {
+                    id: self.id,
+                    fingerprint: self.fingerprint,
+                    offset: 0,
+                };
+            }
         }
         self.size = size;
         let mut total = 0u64;
         let (ctx, path) = (&mut self.ctx, &self.path);
         while total < budget {
+            let mut guard = commit.map(Shared::lock);
             let fill = lines.read_from(file, |line| match line {
                 Line::Complete(l) => sink.line(ctx, path, l),
                 Line::TooLong(n) => sink.line_too_long(ctx, path, n),
@@ -226,12 +257,25 @@ impl FollowedFile {
             if fill.consumed > fill.silent {
                 sink.consumed(ctx.kind, fill.consumed - fill.silent);
             }
+            if let Some(cp) = guard.as_mut().and_then(|st| st.files.get_mut(path)) {
+                cp.offset = self.offset;
+            }
+            drop(guard);
             if fill.read == 0 {
                 break;
             }
             total += fill.read as u64;
         }
         self.size = self.size.max(self.offset + lines.pending());
+        if self.fingerprint.len < FINGERPRINT_BYTES && self.size > self.fingerprint.len {
+            self.fingerprint = Fingerprint::of(file)?;
+        }
+        if self.fingerprint != fingerprint_before
+            && let Some(c) = commit
+            && let Some(cp) = c.lock().files.get_mut(path)
+        {
+            cp.fingerprint = self.fingerprint;
+        }
         self.error_logged = false;
         Ok(total)
     }

@@ -13,6 +13,7 @@
 //! - [`lines`]: where a line ends, with a bounded buffer;
 //! - [`watch`]: filesystem notifications that wake the loop.
 
+pub mod checkpoint;
 pub mod discover;
 pub mod file;
 pub mod lines;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::parse::{LogKind, ParseCtx};
+use checkpoint::{Shared, State};
 use discover::{Found, KindSet};
 use file::{Change, FileId, FileState, FollowedFile, StartAt};
 
@@ -84,8 +86,6 @@ struct WatchedDir {
     /// Identity and modification time at the last listing.
     listed: Option<(FileId, Option<SystemTime>)>,
     last_full_scan: Option<Instant>,
-    /// `false` until the first successful listing.
-    scanned_once: bool,
 }
 
 /// Files are kept in this order: by directory, kind, then name (XMail's names sort by time).
@@ -106,6 +106,10 @@ pub struct Tailer {
     files: BTreeMap<FileKey, FollowedFile>,
     start: StartAt,
     grace: Duration,
+    /// Checkpoints kept in step with the metrics, when a state file is used.
+    commit: Option<Shared>,
+    /// The previous run's checkpoints, consulted at the first listing of each directory.
+    previous: Option<State>,
 }
 
 impl Tailer {
@@ -128,13 +132,27 @@ impl Tailer {
                     health: DirHealth::Unknown,
                     listed: None,
                     last_full_scan: None,
-                    scanned_once: false,
                 })
                 .collect(),
             files: BTreeMap::new(),
             start,
             grace: DRAIN_GRACE,
+            commit: None,
+            previous: None,
         }
+    }
+
+    /// Keeps checkpoints in `shared`, and resumes from `previous` (the last run's state):
+    /// files it knows resume at their offsets, files it does not know are new and are read
+    /// from their beginning. For a directory and kind the previous state knows nothing
+    /// about, the start position applies.
+    pub fn with_checkpoints(mut self, shared: Shared, previous: Option<State>) -> Tailer {
+        if let Some(prev) = &previous {
+            shared.lock().drained = prev.drained.clone();
+        }
+        self.commit = Some(shared);
+        self.previous = previous;
+        self
     }
 
     /// Changes the drain grace period (tests use a short one).
@@ -165,22 +183,40 @@ impl Tailer {
         self.files.values()
     }
 
-    /// One pass: look at each directory, then read every file that is not drained.
+    /// One pass: [`Tailer::discover`], then [`Tailer::read`].
     pub fn poll_once(&mut self, sink: &mut impl Sink, now: Instant) -> Pass {
+        self.discover(sink, now);
+        self.read(sink, now)
+    }
+
+    /// Looks at each directory: adds new files, drops vanished ones, moves older files to
+    /// draining.
+    pub fn discover(&mut self, sink: &mut impl Sink, now: Instant) {
         for i in 0..self.dirs.len() {
             self.look_at_dir(i, sink, now);
         }
+    }
+
+    /// Reads every file that is not drained.
+    pub fn read(&mut self, sink: &mut impl Sink, now: Instant) -> Pass {
         let mut pass = Pass::default();
         let mut gone = Vec::new();
         let mut lag = [0u64; 3];
+        let commit = self.commit.as_ref();
         for (key, f) in self.files.iter_mut() {
             if f.state == FileState::Drained {
                 continue;
             }
-            match step_file(f, sink, now, self.grace) {
+            match step_file(f, sink, now, self.grace, commit) {
                 Ok(Step::Read(n)) => {
                     pass.bytes_read += n;
                     pass.more |= n >= READ_BUDGET;
+                    if f.state == FileState::Drained
+                        && let Some(c) = commit
+                    {
+                        c.lock()
+                            .drained(&self.dirs[key.0].spec.path, key.1, &key.2, &f.path);
+                    }
                 }
                 Ok(Step::Gone) => gone.push(key.clone()),
                 Ok(Step::Replaced) => {
@@ -202,6 +238,9 @@ impl Tailer {
         }
         for key in gone {
             if let Some(f) = self.files.remove(&key) {
+                if let Some(c) = commit {
+                    c.lock().files.remove(&f.path);
+                }
                 tracing::debug!(path = %f.path.display(), "log file is gone: no longer followed");
             }
         }
@@ -213,8 +252,7 @@ impl Tailer {
         pass
     }
 
-    /// Lists directory `i` if it may have changed, adds new files, drops vanished ones and
-    /// moves older files to draining.
+    /// Lists directory `i` if it may have changed, and brings the followed files in line.
     fn look_at_dir(&mut self, i: usize, sink: &mut impl Sink, now: Instant) {
         let dir = &mut self.dirs[i];
         let meta = match std::fs::metadata(&dir.spec.path) {
@@ -239,13 +277,13 @@ impl Tailer {
         if dir.health != DirHealth::Readable {
             tracing::info!(dir = %dir.spec.path.display(), files = found.len(), "reading log directory");
         }
-        // Only files there at start-up use the start position: a directory that could not
-        // be read at start-up holds files that are new since then.
-        let first = !dir.scanned_once && dir.health == DirHealth::Unknown;
+        // Only files there at start-up use the start position (or the previous run's
+        // checkpoints): a directory that could not be read at start-up holds files that
+        // are new since then.
+        let first = dir.health == DirHealth::Unknown;
         dir.health = DirHealth::Readable;
         dir.listed = Some(stamp);
         dir.last_full_scan = Some(now);
-        dir.scanned_once = true;
         let dir_path = dir.spec.path.clone();
         self.sync_files(i, &dir_path, found, first, sink, now);
     }
@@ -259,25 +297,15 @@ impl Tailer {
         sink: &mut impl Sink,
         now: Instant,
     ) {
-        // Vanished files: keep reading their open handle until the next pass notices.
-        let keys: Vec<FileKey> = self
-            .files
-            .range((i, LogKind::Smtp, String::new())..)
-            .take_while(|(k, _)| k.0 == i)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
-            if found
-                .binary_search_by(|f| (f.kind, f.name.as_str()).cmp(&(key.1, key.2.as_str())))
-                .is_err()
-                && self
-                    .files
-                    .get(&key)
-                    .is_some_and(|f| f.state == FileState::Drained)
-            {
-                self.files.remove(&key);
-            }
-        }
+        // Drained files whose name is gone are forgotten; followed ones are noticed (and
+        // their open handle read to the end) by the next read.
+        self.files.retain(|k, f| {
+            k.0 != i
+                || f.state != FileState::Drained
+                || found
+                    .binary_search_by(|x| (x.kind, x.name.as_str()).cmp(&(k.1, k.2.as_str())))
+                    .is_ok()
+        });
         let mut newest: [Option<&str>; 3] = [None; 3];
         for f in &found {
             newest[f.kind.index()] = Some(f.name.as_str());
@@ -301,27 +329,42 @@ impl Tailer {
                 }
             };
             let start = if first {
-                self.start
+                self.start_position(dir, f, &path, &meta, sink)
             } else {
-                StartAt::Beginning
+                Start::At(0)
             };
-            let mut followed = FollowedFile::new(path, f.kind, &f.name, &meta, start);
-            if !is_newest {
-                // An older file found at start-up: if it was written to recently, give
-                // it the full grace; otherwise close it as soon as it is read.
-                let idle = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .unwrap_or(Duration::MAX);
+            let offset = match start {
+                Start::At(o) => o,
+                Start::Done => meta.len(),
+            };
+            let mut followed = FollowedFile::new(path, f.kind, &f.name, &meta, offset);
+            let idle = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or(Duration::MAX);
+            if start == Start::Done
+                || (first && !is_newest && idle >= self.grace && offset == meta.len())
+            {
+                // Read before (by this or the previous run) and not written to lately.
+                followed.state = FileState::Drained;
+            } else if !is_newest {
+                // An older file: if it was not written to lately, close it as soon as it is
+                // read; otherwise give it the full grace for late lines.
                 let since = if first && idle >= self.grace {
                     now.checked_sub(self.grace).unwrap_or(now)
                 } else {
                     now
                 };
                 followed.state = FileState::Draining { since };
-                if first && idle >= self.grace && start == StartAt::End {
-                    followed.state = FileState::Drained;
+            }
+            if let Some(c) = &self.commit {
+                let mut st = c.lock();
+                if followed.state == FileState::Drained {
+                    st.drained(dir, f.kind, &f.name, &followed.path);
+                } else {
+                    st.files
+                        .insert(followed.path.clone(), followed.checkpoint());
                 }
             }
             if followed.state != FileState::Drained {
@@ -330,6 +373,55 @@ impl Tailer {
             self.files.insert(key, followed);
         }
     }
+
+    /// Where to start a file found at start-up.
+    fn start_position(
+        &self,
+        dir: &Path,
+        f: &Found,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        sink: &mut impl Sink,
+    ) -> Start {
+        let prev = match &self.previous {
+            Some(prev) if prev.knows(dir, f.kind) => prev,
+            _ => {
+                return match self.start {
+                    StartAt::Beginning => Start::At(0),
+                    StartAt::End => Start::At(meta.len()),
+                };
+            }
+        };
+        if let Some(cp) = prev.files.get(path) {
+            let same = cp.id == FileId::of(meta)
+                && std::fs::File::open(path)
+                    .and_then(|mut file| cp.fingerprint.matches(&mut file))
+                    .unwrap_or(false);
+            if !same {
+                tracing::info!(path = %path.display(), "log file changed while the exporter was down: reading it from the start");
+                return Start::At(0);
+            }
+            if cp.offset > meta.len() {
+                sink.truncated(f.kind, path);
+                return Start::At(0);
+            }
+            return Start::At(cp.offset);
+        }
+        if prev.was_drained(dir, f.kind, &f.name) {
+            Start::Done
+        } else {
+            Start::At(0)
+        }
+    }
+}
+
+/// Where a file found at start-up begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// At this offset.
+    At(u64),
+    /// Nowhere: it was read to its end before.
+    Done,
 }
 
 fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {
@@ -359,11 +451,12 @@ fn step_file(
     sink: &mut impl Sink,
     now: Instant,
     grace: Duration,
+    commit: Option<&Shared>,
 ) -> io::Result<Step> {
     let change = f.check_path()?;
     // Whatever happened to the name, what the open handle still holds is read first.
     let n = if f.is_open() || change == Change::Same {
-        f.read_new(sink, READ_BUDGET)?
+        f.read_new(sink, READ_BUDGET, commit)?
     } else {
         0
     };

@@ -357,3 +357,166 @@ fn other_files_in_the_directory_are_ignored() {
     assert_eq!(fx.poll(), vec![]);
     assert_eq!(fx.tailer.files().count(), 0);
 }
+
+mod checkpoints {
+    use super::*;
+    use crate::tail::checkpoint::{Shared, State};
+
+    fn tailer(dir: &Path, start: StartAt, previous: Option<State>) -> (Tailer, Shared) {
+        let shared = Shared::default();
+        let t = Tailer::new(
+            vec![DirSpec {
+                path: dir.to_path_buf(),
+                kinds: KindSet::XMAIL,
+            }],
+            start,
+        )
+        .with_checkpoints(shared.clone(), previous);
+        (t, shared)
+    }
+
+    fn run(t: &mut Tailer, now: Instant) -> Vec<(String, String)> {
+        let mut rec = Recording::default();
+        t.poll_once(&mut rec, now);
+        rec.lines
+    }
+
+    fn old(p: &Path) {
+        let t = std::time::SystemTime::now() - Duration::from_secs(86_400);
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_restart_resumes_at_the_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::write(dir.join("smtp-202611270000"), "before start\n").unwrap();
+        let now = Instant::now();
+        let (mut t, shared) = tailer(dir, StartAt::End, None);
+        assert_eq!(run(&mut t, now), vec![]);
+        append(dir, "smtp-202611270000", "one\ntwo\npart");
+        assert_eq!(run(&mut t, now).len(), 2);
+        let checkpoint = shared.lock().clone();
+        // Lines after the checkpoint are counted again by the next process.
+        append(dir, "smtp-202611270000", "ial\n");
+        assert_eq!(run(&mut t, now), vec![l("smtp-202611270000", "partial")]);
+        drop(t);
+        append(dir, "smtp-202611270000", "after\n");
+        fs::write(dir.join("smtp-202611280000"), "new file\n").unwrap();
+        let (mut t2, _) = tailer(dir, StartAt::End, Some(checkpoint));
+        assert_eq!(
+            run(&mut t2, now),
+            vec![
+                l("smtp-202611270000", "partial"),
+                l("smtp-202611270000", "after"),
+                l("smtp-202611280000", "new file")
+            ]
+        );
+    }
+
+    #[test]
+    fn files_changed_while_down_are_read_from_the_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::write(dir.join("smtp-202611270000"), "a\n").unwrap();
+        fs::write(dir.join("smail-202611270000"), "b\n").unwrap();
+        let now = Instant::now();
+        let (mut t, shared) = tailer(dir, StartAt::Beginning, None);
+        assert_eq!(run(&mut t, now).len(), 2);
+        let checkpoint = shared.lock().clone();
+        drop(t);
+        // Replaced by another file (another inode) ...
+        fs::write(dir.join("x"), "c\n").unwrap();
+        fs::rename(dir.join("x"), dir.join("smtp-202611270000")).unwrap();
+        // ... and rewritten in place with other content (same inode, other first bytes).
+        fs::write(dir.join("smail-202611270000"), "d\ne\n").unwrap();
+        let (mut t2, _) = tailer(dir, StartAt::End, Some(checkpoint));
+        let mut got = run(&mut t2, now);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                l("smail-202611270000", "d"),
+                l("smail-202611270000", "e"),
+                l("smtp-202611270000", "c")
+            ]
+        );
+    }
+
+    #[test]
+    fn drained_files_are_not_read_again_and_unknown_ones_are_new() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for day in 1..=3 {
+            let p = dir.join(format!("smtp-202611{day:02}0000"));
+            fs::write(&p, format!("day {day}\n")).unwrap();
+            old(&p);
+        }
+        let now = Instant::now();
+        let (mut t, shared) = tailer(dir, StartAt::Beginning, None);
+        assert_eq!(run(&mut t, now).len(), 3);
+        run(&mut t, now);
+        let checkpoint = shared.lock().clone();
+        assert_eq!(checkpoint.files.len(), 1, "{checkpoint:?}");
+        assert_eq!(
+            checkpoint.drained.values().next().map(String::as_str),
+            Some("smtp-202611020000")
+        );
+        drop(t);
+        fs::write(dir.join("smtp-202611040000"), "day 4\n").unwrap();
+        let (mut t2, _) = tailer(dir, StartAt::End, Some(checkpoint));
+        assert_eq!(run(&mut t2, now), vec![l("smtp-202611040000", "day 4")]);
+        // Day 3 was read to its end and is idle: closed at once.
+        assert_eq!(t2.open_files(), 1);
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_end_means_truncated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::write(dir.join("smtp-202611270000"), "aaaa\nbbbb\n").unwrap();
+        let now = Instant::now();
+        let (mut t, shared) = tailer(dir, StartAt::Beginning, None);
+        assert_eq!(run(&mut t, now).len(), 2);
+        let checkpoint = shared.lock().clone();
+        drop(t);
+        fs::File::options()
+            .write(true)
+            .open(dir.join("smtp-202611270000"))
+            .unwrap()
+            .set_len(5)
+            .unwrap();
+        let (mut t2, _) = tailer(dir, StartAt::End, Some(checkpoint));
+        assert_eq!(run(&mut t2, now), vec![l("smtp-202611270000", "aaaa")]);
+    }
+
+    #[test]
+    fn offsets_follow_the_lines_counted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::write(dir.join("smtp-202611270000"), "").unwrap();
+        let now = Instant::now();
+        let (mut t, shared) = tailer(dir, StartAt::End, None);
+        run(&mut t, now);
+        append(dir, "smtp-202611270000", "12345\n678");
+        run(&mut t, now);
+        let st = shared.lock().clone();
+        let cp = &st.files[&dir.join("smtp-202611270000")];
+        assert_eq!(cp.offset, 6);
+        assert_eq!(cp.fingerprint.len, 9);
+    }
+
+    fn append(dir: &Path, file: &str, s: &str) {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(file))
+            .unwrap();
+        f.write_all(s.as_bytes()).unwrap();
+    }
+}

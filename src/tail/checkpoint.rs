@@ -1,0 +1,430 @@
+//! What survives a restart: for each followed file, its identity and the offset up to which
+//! its lines are in the counters that were last served to Prometheus.
+//!
+//! The tailer updates the shared [`State`] under the same lock as the metrics it changes, so a
+//! scrape that takes the lock sees counters and offsets that match. The HTTP side writes that
+//! snapshot to disk (temporary file, fsync, rename) before it sends the scrape's response.
+//! After a crash, the next process starts its counters from zero and its files from those
+//! offsets, so Prometheus' `increase()` sees every line once.
+//!
+//! Files that were read to the end and closed are not listed one by one (a `logs/` directory
+//! holds years of them): per directory and kind, the newest drained file name is kept, and
+//! files named up to it count as read.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use super::file::FileId;
+use crate::parse::LogKind;
+
+/// How many leading bytes identify a file's content, besides its device and inode (inode
+/// numbers are reused once a file is deleted).
+pub const FINGERPRINT_BYTES: u64 = 1024;
+
+/// A checksum of a file's first bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// How many bytes were summed (fewer than [`FINGERPRINT_BYTES`] while the file is short).
+    pub len: u64,
+    /// CRC-32 of those bytes.
+    pub crc32: u32,
+}
+
+impl Fingerprint {
+    /// The fingerprint of the first `min(size, FINGERPRINT_BYTES)` bytes of `file`. The
+    /// file position is left where it was.
+    pub fn of(file: &mut File) -> io::Result<Fingerprint> {
+        let pos = file.stream_position()?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut buf = [0u8; FINGERPRINT_BYTES as usize];
+        let mut len = 0usize;
+        let result = loop {
+            match file.read(&mut buf[len..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    len += n;
+                    if len == buf.len() {
+                        break Ok(());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        file.seek(SeekFrom::Start(pos))?;
+        result?;
+        Ok(Fingerprint {
+            len: len as u64,
+            crc32: crc32fast::hash(&buf[..len]),
+        })
+    }
+
+    /// Does `file` start with the bytes this fingerprint was taken of?
+    pub fn matches(&self, file: &mut File) -> io::Result<bool> {
+        let now = Fingerprint::of(file)?;
+        if now.len < self.len {
+            return Ok(false);
+        }
+        if now.len == self.len {
+            return Ok(now.crc32 == self.crc32);
+        }
+        let pos = file.stream_position()?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut buf = vec![0u8; self.len as usize];
+        let read = file.read_exact(&mut buf);
+        file.seek(SeekFrom::Start(pos))?;
+        read?;
+        Ok(crc32fast::hash(&buf) == self.crc32)
+    }
+}
+
+/// One followed file as of a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Device and inode (on Windows, the creation time).
+    pub id: FileId,
+    /// Its first bytes.
+    pub fingerprint: Fingerprint,
+    /// Every line before this offset is counted.
+    pub offset: u64,
+}
+
+/// The newest drained file of a kind in a directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct DrainedUpTo {
+    dir: PathBuf,
+    log: String,
+    name: String,
+}
+
+/// Checkpoints of every followed file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// Files still followed, by path.
+    pub files: BTreeMap<PathBuf, Checkpoint>,
+    /// Per directory and kind, the newest file name that was read to its end and closed.
+    pub drained: BTreeMap<(PathBuf, LogKind), String>,
+}
+
+impl State {
+    /// Records that `name` in `dir` was read to the end and closed.
+    pub fn drained(&mut self, dir: &Path, kind: LogKind, name: &str, path: &Path) {
+        self.files.remove(path);
+        let e = self.drained.entry((dir.to_path_buf(), kind)).or_default();
+        if name > e.as_str() {
+            *e = name.to_string();
+        }
+    }
+
+    /// Was `name` read to its end by an earlier run?
+    pub fn was_drained(&self, dir: &Path, kind: LogKind, name: &str) -> bool {
+        self.drained
+            .get(&(dir.to_path_buf(), kind))
+            .is_some_and(|upto| name <= upto.as_str())
+    }
+
+    /// Does the state know anything about `kind` files in `dir`?
+    pub fn knows(&self, dir: &Path, kind: LogKind) -> bool {
+        self.drained.contains_key(&(dir.to_path_buf(), kind))
+            || self.files.keys().any(|p| {
+                p.parent() == Some(dir) && LogKind::from_file_name(&file_name(p)) == Some(kind)
+            })
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The state file's format, tagged by version so a later change can still read it.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "version")]
+enum OnDisk {
+    #[serde(rename = "1")]
+    V1 {
+        files: Vec<FileEntry>,
+        drained: Vec<DrainedUpTo>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileEntry {
+    path: PathBuf,
+    #[serde(flatten)]
+    checkpoint: Checkpoint,
+}
+
+/// The checkpoints shared by the tail thread (which updates them with the metrics) and the
+/// HTTP side (which saves them with each scrape).
+#[derive(Clone, Debug, Default)]
+pub struct Shared(Arc<Mutex<State>>);
+
+impl Shared {
+    /// Shares `state`.
+    pub fn new(state: State) -> Shared {
+        Shared(Arc::new(Mutex::new(state)))
+    }
+
+    /// Locks the state. While the guard lives, the tail thread changes neither offsets nor
+    /// metrics. A panic elsewhere while holding it leaves the data usable, so a poisoned
+    /// lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Saves the checkpoints with each scrape: the metrics and the offsets are taken together
+/// under the tail lock, and the offsets are on disk before the scrape's response is sent.
+pub struct Saver {
+    path: PathBuf,
+    shared: Shared,
+    /// Serialises scrapes, so snapshots reach the disk in the order they were taken; holds
+    /// the last state written (an unchanged state is not written again).
+    written: Mutex<Option<State>>,
+}
+
+impl Saver {
+    /// A saver of `shared` into `path`.
+    pub fn new(path: PathBuf, shared: Shared) -> Saver {
+        Saver {
+            path,
+            shared,
+            written: Mutex::new(None),
+        }
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the metrics and the offsets together and saves the offsets. Blocks on file I/O:
+    /// call it off the async threads. On error, the metrics must not be served: Prometheus
+    /// would count lines that a restart would count again.
+    pub fn gather_and_save(
+        &self,
+        registry: &prometheus::Registry,
+    ) -> io::Result<Vec<prometheus::proto::MetricFamily>> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let (families, snapshot) = {
+            let st = self.shared.lock();
+            (registry.gather(), st.clone())
+        };
+        if written.as_ref() != Some(&snapshot) {
+            save(&self.path, &snapshot)?;
+            *written = Some(snapshot);
+        }
+        Ok(families)
+    }
+
+    /// Saves the current state (at start-up, before anything is counted).
+    pub fn save_now(&self) -> io::Result<()> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = self.shared.lock().clone();
+        save(&self.path, &snapshot)?;
+        *written = Some(snapshot);
+        Ok(())
+    }
+}
+
+/// Writes `state` to `path` atomically: a temporary file beside it, fsync, rename, and (on
+/// Unix) fsync of the directory, so after a crash the file is the old or the new state.
+pub fn save(path: &Path, state: &State) -> io::Result<()> {
+    let disk = OnDisk::V1 {
+        files: state
+            .files
+            .iter()
+            .map(|(p, c)| FileEntry {
+                path: p.clone(),
+                checkpoint: c.clone(),
+            })
+            .collect(),
+        drained: state
+            .drained
+            .iter()
+            .map(|((dir, kind), name)| DrainedUpTo {
+                dir: dir.clone(),
+                log: kind.as_str().to_string(),
+                name: name.clone(),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_vec_pretty(&disk).map_err(io::Error::other)?;
+    text.push(b'\n');
+    let tmp = tmp_path(path);
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Reads a state file. `Ok(None)` when there is none yet; an error names the file and says
+/// what to do.
+pub fn load(path: &Path) -> Result<Option<State>, String> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read state file {}: {e}", path.display())),
+    };
+    let disk: OnDisk = serde_json::from_slice(&text).map_err(|e| {
+        format!("state file {} is damaged ({e}): starting without it; it is rewritten at the next scrape", path.display())
+    })?;
+    let OnDisk::V1 { files, drained } = disk;
+    let mut state = State::default();
+    for e in files {
+        state.files.insert(e.path, e.checkpoint);
+    }
+    for d in drained {
+        let Some(kind) = LogKind::ALL.into_iter().find(|k| k.as_str() == d.log) else {
+            return Err(format!(
+                "state file {} names an unknown log {:?}: starting without it",
+                path.display(),
+                d.log
+            ));
+        };
+        state.drained.insert((d.dir, kind), d.name);
+    }
+    Ok(Some(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> State {
+        let mut s = State::default();
+        s.files.insert(
+            PathBuf::from("/var/MailRoot/logs/smtp-202611280000"),
+            Checkpoint {
+                id: FileId {
+                    dev: 2049,
+                    ino: 131_074,
+                },
+                fingerprint: Fingerprint {
+                    len: 1024,
+                    crc32: 305_419_896,
+                },
+                offset: 5321,
+            },
+        );
+        s.drained.insert(
+            (PathBuf::from("/var/MailRoot/logs"), LogKind::Smtp),
+            "smtp-202611270000".into(),
+        );
+        s
+    }
+
+    /// The format is a contract with the next version: pin it.
+    #[test]
+    fn format_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        save(&p, &sample()).unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            r#"{
+  "version": "1",
+  "files": [
+    {
+      "path": "/var/MailRoot/logs/smtp-202611280000",
+      "id": {
+        "dev": 2049,
+        "ino": 131074
+      },
+      "fingerprint": {
+        "len": 1024,
+        "crc32": 305419896
+      },
+      "offset": 5321
+    }
+  ],
+  "drained": [
+    {
+      "dir": "/var/MailRoot/logs",
+      "log": "smtp",
+      "name": "smtp-202611270000"
+    }
+  ]
+}
+"#
+        );
+        assert_eq!(load(&p).unwrap(), Some(sample()));
+        assert!(!tmp_path(&p).exists());
+    }
+
+    #[test]
+    fn missing_damaged_and_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        assert_eq!(load(&p).unwrap(), None);
+        fs::write(&p, b"{\"version\": \"1\", \"files\": [").unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("damaged") && e.contains("state.json"), "{e}");
+        fs::write(&p, b"{\"version\": \"9\"}").unwrap();
+        assert!(load(&p).is_err());
+        fs::write(&p, b"\xff\xfe").unwrap();
+        assert!(load(&p).is_err());
+    }
+
+    #[test]
+    fn drained_watermarks() {
+        let mut s = sample();
+        let dir = Path::new("/var/MailRoot/logs");
+        assert!(s.was_drained(dir, LogKind::Smtp, "smtp-202611260000"));
+        assert!(s.was_drained(dir, LogKind::Smtp, "smtp-202611270000"));
+        assert!(!s.was_drained(dir, LogKind::Smtp, "smtp-202611280000"));
+        assert!(!s.was_drained(dir, LogKind::Smail, "smail-202611260000"));
+        assert!(s.knows(dir, LogKind::Smtp));
+        assert!(!s.knows(dir, LogKind::Smail));
+        let p = dir.join("smtp-202611280000");
+        s.drained(dir, LogKind::Smtp, "smtp-202611280000", &p);
+        assert!(s.files.is_empty());
+        assert!(s.was_drained(dir, LogKind::Smtp, "smtp-202611280000"));
+        s.drained(dir, LogKind::Smtp, "smtp-202611010000", &p);
+        assert!(s.was_drained(dir, LogKind::Smtp, "smtp-202611280000"));
+    }
+
+    #[test]
+    fn fingerprints() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, b"first line\n").unwrap();
+        let mut f = File::open(&p).unwrap();
+        f.seek(SeekFrom::Start(3)).unwrap();
+        let fp = Fingerprint::of(&mut f).unwrap();
+        assert_eq!(f.stream_position().unwrap(), 3);
+        assert_eq!(fp.len, 11);
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"more")
+            .unwrap();
+        assert!(fp.matches(&mut File::open(&p).unwrap()).unwrap());
+        fs::write(&p, b"other line\n").unwrap();
+        assert!(!fp.matches(&mut File::open(&p).unwrap()).unwrap());
+        fs::write(&p, b"first").unwrap();
+        assert!(!fp.matches(&mut File::open(&p).unwrap()).unwrap());
+    }
+}
