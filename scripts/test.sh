@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. On a machine with only the Rust toolchain it first
-# installs what the tests need: promtool and prometheus (Debian package `prometheus`).
+# installs what the tests need: promtool and prometheus (Debian package `prometheus`) and
+# PyYAML (`python3-yaml`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
-  echo "== installing promtool and prometheus (Debian package prometheus)"
+pkgs=()
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || pkgs+=(prometheus)
+# scripts/check-rules.sh parses the YAML files with Debian's python3 and PyYAML.
+{ python3 -c 'import yaml' || /usr/bin/python3 -c 'import yaml'; } >/dev/null 2>&1 || pkgs+=(python3-yaml)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "== installing ${pkgs[*]} (Debian packages)"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then

@@ -82,6 +82,11 @@ pub struct ServeArgs {
     #[arg(long = "tail.from-beginning")]
     pub from_beginning: bool,
 
+    /// How long an older log file is kept open after a newer one of its kind appears (for
+    /// late lines). Only tests should change it.
+    #[arg(long = "tail.drain-grace", value_name = "DURATION", default_value = "60s", value_parser = parse_duration, hide = true)]
+    pub drain_grace: Duration,
+
     /// File that keeps, per log file, the offset up to which lines were counted in the last
     /// scrape served, so a restart neither loses nor double counts lines.
     #[arg(long = "tail.state-file", value_name = "FILE")]

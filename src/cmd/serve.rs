@@ -55,7 +55,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     } else {
         StartAt::End
     };
-    let mut tailer = Tailer::new(dir_specs(args), start);
+    let mut tailer = Tailer::new(dir_specs(args), start).with_grace(args.drain_grace);
     let saver = match &args.state_file {
         None => None,
         Some(path) => {

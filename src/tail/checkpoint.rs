@@ -127,20 +127,6 @@ impl State {
             .get(&(dir.to_path_buf(), kind))
             .is_some_and(|upto| name <= upto.as_str())
     }
-
-    /// Does the state know anything about `kind` files in `dir`?
-    pub fn knows(&self, dir: &Path, kind: LogKind) -> bool {
-        self.drained.contains_key(&(dir.to_path_buf(), kind))
-            || self.files.keys().any(|p| {
-                p.parent() == Some(dir) && LogKind::from_file_name(&file_name(p)) == Some(kind)
-            })
-    }
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// The state file's format, tagged by version so a later change can still read it.
@@ -395,8 +381,6 @@ mod tests {
         assert!(s.was_drained(dir, LogKind::Smtp, "smtp-202611270000"));
         assert!(!s.was_drained(dir, LogKind::Smtp, "smtp-202611280000"));
         assert!(!s.was_drained(dir, LogKind::Smail, "smail-202611260000"));
-        assert!(s.knows(dir, LogKind::Smtp));
-        assert!(!s.knows(dir, LogKind::Smail));
         let p = dir.join("smtp-202611280000");
         s.drained(dir, LogKind::Smtp, "smtp-202611280000", &p);
         assert!(s.files.is_empty());

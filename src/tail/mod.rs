@@ -144,8 +144,7 @@ impl Tailer {
 
     /// Keeps checkpoints in `shared`, and resumes from `previous` (the last run's state):
     /// files it knows resume at their offsets, files it does not know are new and are read
-    /// from their beginning. For a directory and kind the previous state knows nothing
-    /// about, the start position applies.
+    /// from their beginning; the start position then no longer applies.
     pub fn with_checkpoints(mut self, shared: Shared, previous: Option<State>) -> Tailer {
         if let Some(prev) = &previous {
             shared.lock().drained = prev.drained.clone();
@@ -384,8 +383,8 @@ impl Tailer {
         sink: &mut impl Sink,
     ) -> Start {
         let prev = match &self.previous {
-            Some(prev) if prev.knows(dir, f.kind) => prev,
-            _ => {
+            Some(prev) => prev,
+            None => {
                 return match self.start {
                     StartAt::Beginning => Start::At(0),
                     StartAt::End => Start::At(meta.len()),

@@ -11,3 +11,12 @@ mod report;
 
 /// The running exporter: appends, partial lines, CRLF, rotation, truncation, HTTP endpoints.
 mod serve;
+
+/// Grafana dashboard JSON structure and deploy files: ids, grid, datasource variable, units.
+mod dashboards;
+
+/// A real Prometheus scrapes the exporter; every dashboard query and alert rule must work.
+mod prometheus_e2e;
+
+/// Exactly-once counting across SIGKILL restarts, rotations and truncations.
+mod torture;

@@ -145,6 +145,20 @@ impl Exporter {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits until the exporter has logged a line containing `needle` (its log is read by
+    /// another thread, so a line may arrive a little after what it reports).
+    pub fn wait_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "the exporter never logged {needle:?}; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// GETs a path.
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path)
@@ -174,6 +188,12 @@ impl Exporter {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process at once (SIGKILL on Unix) and waits for it.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM (Unix) and waits for the exit status.

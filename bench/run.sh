@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# bench/run.sh -- issue 5 benchmark: `xmail_exporter report` vs mtail vs `wc -l`
+#
+# On one generated set of XMail logs (bench/genlogs.py, fixed seed; 1.5M lines by default,
+# generated once into bench/out/ and reused), time each tool RUNS times and take the median,
+# record peak RSS, check that the exporter's and mtail's counts agree with the generator's
+# manifest (and so with each other), and print the table with the ratios.
+#
+# Usage: bench/run.sh [--runs N] [--mtail-runs N] [--wc-runs N] [--lines N] [--regen] [--non-utf8]
+#                     [--skip-exporter] [--no-build] [--strict-targets]
+#   --runs N          runs per tool (default 5; median taken)
+#   --mtail-runs N    runs for mtail (default: --runs)
+#   --wc-runs N       runs for wc -l (default 15: it takes ~50 ms, so it needs more samples)
+#   --lines N         lines to generate (default 1500000)
+#   --regen           regenerate bench/out even if a matching set exists
+#   --non-utf8        generate EUC-KR/invalid UTF-8 lines too (mtail 3.0.0-rc50 stops reading
+#                     a file at the first one, google/mtail#698: its counts will then differ)
+#   --skip-exporter   only mtail and wc -l (exit 0 if mtail's counts match)
+#   --no-build        do not run `cargo build --release`
+#   --strict-targets  exit 3 when a target (>= 40x mtail, <= 6x wc -l, RSS < 20 MB) is missed
+# Environment: XMAIL_EXPORTER=/path/to/binary overrides target/release/xmail_exporter.
+#
+# Exit status: 0 all counts agree; 1 counts disagree; 2 a tool could not run (e.g. the
+# exporter has no `report` subcommand yet); 3 counts agree but --strict-targets missed.
+# Results: bench/out/results/{summary.txt,*.json,*.prom,*.stderr}.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BENCH=$ROOT/bench
+OUT=$BENCH/out
+RES=$OUT/results
+RUNS=5
+MTAIL_RUNS=
+WC_RUNS=15
+LINES=1500000
+REGEN=0
+NONUTF8=
+SKIP_EXPORTER=0
+BUILD=1
+STRICT=
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) RUNS=$2; shift 2 ;;
+    --mtail-runs) MTAIL_RUNS=$2; shift 2 ;;
+    --wc-runs) WC_RUNS=$2; shift 2 ;;
+    --lines) LINES=$2; shift 2 ;;
+    --regen) REGEN=1; shift ;;
+    --non-utf8) NONUTF8=--non-utf8; REGEN=1; shift ;;
+    --skip-exporter) SKIP_EXPORTER=1; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --strict-targets) STRICT=--targets; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+MTAIL_RUNS=${MTAIL_RUNS:-$RUNS}
+T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "run.sh: $1 not found ($2)" >&2; exit 2; }; }
+need python3 "apt-get install python3"
+need mtail "apt-get install mtail"
+need wc "coreutils"
+
+# ---------------------------------------------------------------- 1. data (generate once)
+have_set() {
+  # reuse bench/out only if it was written by this genlogs.py with the same arguments
+  [ -f "$OUT/expected.json" ] && python3 - "$OUT/expected.json" "$LINES" "${NONUTF8:+1}" \
+      "$BENCH/genlogs.py" <<'EOF'
+import hashlib, json, sys
+g = json.load(open(sys.argv[1]))["generator"]
+same = (g["lines"] == int(sys.argv[2]) and bool(g.get("non_utf8")) == bool(sys.argv[3])
+        and g.get("script_sha256") == hashlib.sha256(open(sys.argv[4], "rb").read()).hexdigest())
+sys.exit(0 if same else 1)
+EOF
+}
+if [ "$REGEN" = 1 ] || ! have_set; then
+  echo "== generating $LINES lines into $OUT"
+  python3 "$BENCH/genlogs.py" --lines "$LINES" --out "$OUT" $NONUTF8
+fi
+mkdir -p "$RES"
+rm -f "$RES"/*.json "$RES"/*.prom "$RES"/*.stderr "$RES"/summary.txt
+FILES=("$OUT"/xmail/smtp-* "$OUT"/xmail/smail-* "$OUT"/webmail/error-*.txt)
+
+# warm the page cache: every tool reads from memory, as in the issue's wc -l figure
+cat "${FILES[@]}" > /dev/null
+
+# ---------------------------------------------------------------- 2. exporter
+EXPORTER_STATUS=skipped
+if [ "$SKIP_EXPORTER" = 0 ]; then
+  BIN=${XMAIL_EXPORTER:-}
+  if [ -z "$BIN" ]; then
+    BIN=$ROOT/target/release/xmail_exporter
+    if [ "$BUILD" = 1 ] && command -v cargo >/dev/null 2>&1; then
+      echo "== cargo build --release"
+      (cd "$ROOT" && cargo build --release --quiet) || echo "run.sh: cargo build failed" >&2
+    fi
+  fi
+  if [ -x "$BIN" ] && "$BIN" report --help >/dev/null 2>&1; then
+    echo "== exporter: $BIN report ($RUNS runs)"
+    if python3 "$BENCH/measure.py" --name exporter --runs "$RUNS" --json "$RES/exporter.json" \
+         --stdout "$RES/exporter.prom" --stderr "$RES/exporter.stderr" -- \
+         "$BIN" report "$OUT/xmail" "$OUT/webmail"; then
+      EXPORTER_STATUS=ok
+    else
+      EXPORTER_STATUS=failed
+      echo "run.sh: exporter exited non-zero, see $RES/exporter.stderr" >&2
+    fi
+  else
+    EXPORTER_STATUS=unavailable
+    echo "run.sh: $BIN missing or has no 'report' subcommand; exporter not measured" >&2
+  fi
+fi
+
+# ---------------------------------------------------------------- 3. mtail
+echo "== mtail $(mtail --version 2>/dev/null | head -1 | awk '{print $3}') one-shot ($MTAIL_RUNS runs)"
+MTAIL_OK=1
+python3 "$BENCH/measure.py" --name mtail --runs "$MTAIL_RUNS" --json "$RES/mtail.json" \
+  --stdout "$RES/mtail.prom" --stderr "$RES/mtail.stderr" -- \
+  mtail --one_shot --one_shot_format prometheus --emit_prog_label=false --logtostderr \
+  --progs "$BENCH/xmail.mtail" --logs "$OUT/xmail/*" --logs "$OUT/webmail/*" || MTAIL_OK=0
+
+# ---------------------------------------------------------------- 4. wc -l
+echo "== wc -l ($WC_RUNS runs)"
+LC_ALL=C python3 "$BENCH/measure.py" --name "wc -l" --runs "$WC_RUNS" --json "$RES/wc.json" \
+  --stdout "$RES/wc.txt" -- wc -l "${FILES[@]}"
+WC_TOTAL=$(tail -1 "$RES/wc.txt" | awk '{print $1}')
+
+# ---------------------------------------------------------------- 5. counts and table
+{
+  echo
+  echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), \
+$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+  EXP_VERSION=
+  [ "$EXPORTER_STATUS" = ok ] && EXP_VERSION=$("$BIN" --version 2>/dev/null | head -1 || true)
+  echo "tools: $(mtail --version 2>/dev/null | head -1 | cut -d' ' -f1-3); coreutils $(wc --version | head -1 | awk '{print $NF}')${EXP_VERSION:+; $EXP_VERSION}"
+  echo "load average (1 min) before: $LOAD_START, after: $(cut -d' ' -f1 /proc/loadavg)"
+  echo "data: bench/out (genlogs.py seed $(python3 -c "import json;print(json.load(open('$OUT/expected.json'))['generator']['seed'])"))," \
+       "wc -l total $WC_TOTAL lines"
+  echo
+  echo "== counts"
+  CHECK_ARGS=()
+  [ "$EXPORTER_STATUS" = ok ] && CHECK_ARGS+=(--exporter "$RES/exporter.prom")
+  [ "$MTAIL_OK" = 1 ] && CHECK_ARGS+=(--mtail "$RES/mtail.prom")
+  COUNTS_RC=0
+  python3 "$BENCH/compare.py" check --manifest "$OUT/expected.json" "${CHECK_ARGS[@]}" || COUNTS_RC=$?
+  if [ "$WC_TOTAL" != "$(python3 -c "import json;print(json.load(open('$OUT/expected.json'))['total_lines'])")" ]; then
+    echo "wc -l total $WC_TOTAL differs from the manifest"; COUNTS_RC=1
+  fi
+  echo
+  echo "== throughput"
+  TIMINGS=("$RES/wc.json")
+  [ "$MTAIL_OK" = 1 ] && TIMINGS=("$RES/mtail.json" "${TIMINGS[@]}")
+  [ "$EXPORTER_STATUS" = ok ] && TIMINGS=("$RES/exporter.json" "${TIMINGS[@]}")
+  TABLE_RC=0
+  python3 "$BENCH/compare.py" table --manifest "$OUT/expected.json" --timings "${TIMINGS[@]}" $STRICT || TABLE_RC=$?
+  echo
+  echo "exporter: $EXPORTER_STATUS; total bench time $(( $(date +%s) - T_START )) s"
+  echo "COUNTS_RC=$COUNTS_RC TABLE_RC=$TABLE_RC" > "$RES/rc"
+} 2>&1 | tee "$RES/summary.txt"
+
+. "$RES/rc"
+[ "$COUNTS_RC" != 0 ] && exit 1
+[ "$MTAIL_OK" = 0 ] && exit 2
+case $EXPORTER_STATUS in unavailable|failed) exit 2 ;; esac
+[ "$TABLE_RC" != 0 ] && exit 3
+exit 0

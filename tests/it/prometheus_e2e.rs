@@ -1,0 +1,711 @@
+//! End-to-end with a real Prometheus server: the exporter follows a copy of `examples/logs`
+//! (`--tail.from-beginning`), a throw-away Prometheus scrapes it every second and evaluates
+//! `deploy/prometheus/alerts.yml`, and then every PromQL expression of every dashboard
+//! (panels, template variables, annotations) and every alert rule is sent to Prometheus'
+//! query API, with Grafana's template variables substituted the way Grafana would.
+//!
+//! Every query must parse and evaluate; every dashboard query must return data (except the
+//! few in [`MAY_BE_EMPTY`], with the reason); the headline stats must show the traffic that
+//! was appended while Prometheus was watching; every selector of every alert must match a
+//! series the exporter exports (a typo in a metric or label value would otherwise make an
+//! alert that silently never fires); and every rule must evaluate without error.
+//!
+//! Needs the `prometheus` server binary (Debian package `prometheus`; `XMAIL_E2E_PROMETHEUS`
+//! names another path). Without it the test fails, unless `XMAIL_E2E_OPTIONAL=1`, which turns
+//! it into a skip. Both processes are killed when the test ends, also on panic (drop guards).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::dashboards::{all_panels, dashboard_queries, load_dashboards, metric_selectors};
+use crate::util::{Exporter, TempLogs, root};
+
+/// Scrape and rule-evaluation interval of the test Prometheus.
+const SCRAPE_SECONDS: u64 = 1;
+
+/// The dashboard time range Grafana is assumed to show ("last 5 minutes").
+const RANGE_SECONDS: u64 = 300;
+
+/// Upper bound for the whole test; each wait below has its own, smaller bound.
+const TEST_BUDGET: Duration = Duration::from_secs(110);
+
+/// Queries that may return no data on healthy sample logs: (dashboard file, where, why).
+/// `where` is a panel title or `annotation <name>`. Keep this list short and explained:
+/// everything else must show data, or the dashboard shows an empty panel to users.
+const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[(
+    "xmail-exporter-health.json",
+    "annotation Exporter restarts",
+    "marks exporter restarts (`changes(process_start_time_seconds) > 0`): empty unless the exporter restarted",
+)];
+
+/// Alerts whose expression must be empty while the exporter is up, reads every file and
+/// Prometheus scrapes it: they would be false alarms on a healthy setup.
+const SILENT_WHEN_HEALTHY: &[&str] = &[
+    "XmailExporterDown",
+    "XmailExporterAbsent",
+    "XmailExporterReadErrors",
+    "XmailExporterLogTruncated",
+    "XmailExporterLagGrowing",
+    "XmailExporterMalformedLines",
+];
+
+#[test]
+fn dashboards_and_alerts_work_against_a_real_prometheus() {
+    let started = Instant::now();
+    let Some(prometheus_bin) = find_prometheus() else {
+        if std::env::var("XMAIL_E2E_OPTIONAL").as_deref() == Ok("1") {
+            eprintln!("prometheus_e2e: skipped: no prometheus binary (XMAIL_E2E_OPTIONAL=1)");
+            return;
+        }
+        panic!(
+            "prometheus_e2e needs the Prometheus server binary: install it (Debian/Ubuntu: \
+             `apt-get install prometheus`), or set XMAIL_E2E_PROMETHEUS=/path/to/prometheus; \
+             XMAIL_E2E_OPTIONAL=1 skips this test instead"
+        );
+    };
+
+    // The sample logs, copied so the test can append to them.
+    let logs = TempLogs::new();
+    let samples = root().join("examples/logs");
+    copy_files(&samples.join("xmail"), &logs.xmail);
+    copy_files(&samples.join("webmail"), &logs.webmail);
+    let sample_lines = count_lines(&logs.xmail, &["smtp-", "smail-"]);
+
+    let exporter = Exporter::start(&[
+        "--xmail.log-dir",
+        logs.xmail.to_str().unwrap(),
+        "--webmail.log-dir",
+        logs.webmail.to_str().unwrap(),
+        "--tail.from-beginning",
+        "--tail.poll-interval",
+        "250ms",
+    ]);
+    exporter.wait_for("the sample logs to be read", |s| {
+        s.sum("xmail_exporter_log_lines_total") >= sample_lines as f64
+    });
+
+    let prom = Prometheus::start(&prometheus_bin, exporter.addr);
+    let ctx = Ctx {
+        prom: &prom,
+        exporter: &exporter,
+    };
+
+    // Several scrapes of the target before anything is asserted.
+    ctx.wait_until(
+        "Prometheus to scrape the exporter 5 times",
+        Duration::from_secs(30),
+        || {
+            let v = ctx.scalar(r#"sum(count_over_time(up{job="xmail"}[1m]))"#);
+            let up = ctx.scalar(r#"sum(up{job="xmail"})"#);
+            v >= 5.0 && up == 1.0
+        },
+    );
+
+    // New traffic while Prometheus watches: XMail starts the next day's files. Counters move
+    // between scrapes, so increase() and rate() see it (and a rotation is counted).
+    let before = ctx.scalar(r#"sum(xmail_exporter_log_lines_total{job="xmail"})"#);
+    let mut appended = 0;
+    for (sample, next) in [
+        ("smtp-202611270000", "smtp-202611280000"),
+        ("smail-202611270000", "smail-202611280000"),
+    ] {
+        let bytes = std::fs::read(logs.xmail.join(sample)).unwrap();
+        appended += bytes.iter().filter(|&&b| b == b'\n').count();
+        crate::util::append(&logs.xmail.join(next), &bytes);
+    }
+    if let Ok(bytes) = std::fs::read(logs.webmail.join("error-20261127.txt")) {
+        crate::util::append(&logs.webmail.join("error-20261128.txt"), &bytes);
+    }
+    let target = before + appended as f64;
+    ctx.wait_until(
+        "Prometheus to see the appended lines",
+        Duration::from_secs(30),
+        || ctx.scalar(r#"sum(xmail_exporter_log_lines_total{job="xmail"})"#) >= target,
+    );
+    // A few more scrapes, so rate() windows have samples on both sides of the jump.
+    std::thread::sleep(Duration::from_secs(3 * SCRAPE_SECONDS));
+
+    let vars = GrafanaVars::new(exporter.addr);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+
+    // --- Dashboards: panels, variables, annotations -----------------------------------
+    for d in load_dashboards() {
+        for (at, expr) in dashboard_queries(&d.json) {
+            let q = vars.interpolate(&expr);
+            checked += 1;
+            match ctx.query(&q) {
+                Err(e) => failures.push(format!("{}: {at}: {e}\n    {q}", d.file)),
+                Ok(result) if result.is_empty() && !may_be_empty(&d.file, &at) => {
+                    failures.push(format!("{}: {at}: no data\n    {q}", d.file))
+                }
+                Ok(_) => {}
+            }
+        }
+        for v in d.json["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["type"] == "query")
+        {
+            let def = v["query"]["query"].as_str().unwrap();
+            let (selector, label) = parse_label_values(def)
+                .unwrap_or_else(|| panic!("{}: variable {}: {def}", d.file, v["name"]));
+            // What Grafana asks with /api/v1/label/<label>/values?match[]=<selector>.
+            let q = format!("count by ({label}) ({})", vars.interpolate(&selector));
+            checked += 1;
+            match ctx.query(&q) {
+                Err(e) => {
+                    failures.push(format!("{}: variable {}: {e}\n    {q}", d.file, v["name"]))
+                }
+                Ok(r) if r.is_empty() => failures.push(format!(
+                    "{}: variable {}: no values\n    {q}",
+                    d.file, v["name"]
+                )),
+                Ok(_) => {}
+            }
+        }
+        for a in d.json["annotations"]["list"].as_array().unwrap() {
+            let Some(expr) = a["expr"].as_str() else {
+                continue;
+            };
+            let at = format!("annotation {}", a["name"].as_str().unwrap_or(""));
+            let q = vars.interpolate(expr);
+            checked += 1;
+            match ctx.query(&q) {
+                Err(e) => failures.push(format!("{}: {at}: {e}\n    {q}", d.file)),
+                Ok(r) if r.is_empty() && !may_be_empty(&d.file, &at) => {
+                    failures.push(format!("{}: {at}: no data\n    {q}", d.file))
+                }
+                Ok(_) => {}
+            }
+        }
+        // The headline stats show the appended traffic, not 0 or NaN.
+        for p in all_panels(&d.json)
+            .into_iter()
+            .filter(|p| p["type"] == "stat")
+        {
+            let title = p["title"].as_str().unwrap();
+            let Some(check) = STAT_CHECKS.iter().find(|c| c.0 == d.file && c.1 == title) else {
+                continue;
+            };
+            let q = vars.interpolate(p["targets"][0]["expr"].as_str().unwrap());
+            let got = ctx
+                .query(&q)
+                .ok()
+                .and_then(|r| r.first().and_then(sample_value));
+            match got {
+                Some(v) if (check.2)(v) => {}
+                other => failures.push(format!(
+                    "{}: stat {title:?} = {other:?}, expected {}\n    {q}",
+                    d.file, check.3
+                )),
+            }
+        }
+        for (file, title, _, _) in STAT_CHECKS {
+            if *file == d.file {
+                assert!(
+                    all_panels(&d.json).iter().any(|p| p["title"] == *title),
+                    "STAT_CHECKS names a panel that no longer exists: {file} {title:?}"
+                );
+            }
+        }
+    }
+
+    // --- Alert rules ---------------------------------------------------------------------
+    let rules = alert_rules();
+    assert!(rules.len() >= 12, "alerts.yml has {} alerts", rules.len());
+    for (name, expr) in &rules {
+        checked += 1;
+        match ctx.query(expr) {
+            Err(e) => failures.push(format!("alert {name}: {e}")),
+            Ok(r) if !r.is_empty() && SILENT_WHEN_HEALTHY.contains(&name.as_str()) => {
+                failures.push(format!("alert {name}: fires on a healthy exporter: {r:?}"))
+            }
+            Ok(_) => {}
+        }
+        // Every selector must match something the exporter exports: an alert over a
+        // misspelt metric or label value would never fire.
+        for (metric, selector) in metric_selectors(expr) {
+            if metric == "up" {
+                continue;
+            }
+            let sel = format!("{metric}{{{}}}", selector.unwrap_or_default());
+            match ctx.query(&format!("count({sel})")) {
+                Ok(r) if !r.is_empty() => {}
+                other => failures.push(format!(
+                    "alert {name}: selector {sel} matches no series ({other:?})"
+                )),
+            }
+        }
+    }
+    // Prometheus itself evaluated the rule file (loaded through rule_files) without error.
+    ctx.wait_until(
+        "every rule group to be evaluated",
+        Duration::from_secs(20),
+        || {
+            rule_states(&ctx)
+                .iter()
+                .all(|(_, health, _, evaluated)| *evaluated && health != "unknown")
+        },
+    );
+    let states = rule_states(&ctx);
+    assert_eq!(
+        states.len(),
+        rules.len(),
+        "Prometheus loaded {} alerts, alerts.yml has {}",
+        states.len(),
+        rules.len()
+    );
+    for (name, health, error, _) in states {
+        if health != "ok" || !error.is_empty() {
+            failures.push(format!("rule {name}: health {health}: {error}"));
+        }
+    }
+
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}\n\n--- prometheus log (tail) ---\n{}\n--- exporter log (tail) ---\n{}\n--- last scrape ---\n{}",
+        failures.len(),
+        failures.join("\n"),
+        tail(&prom.log()),
+        tail(&exporter.log()),
+        exporter.scrape().text,
+    );
+    eprintln!(
+        "prometheus_e2e: {checked} queries checked in {:.1?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < TEST_BUDGET,
+        "took {:.1?}, budget {TEST_BUDGET:?}",
+        started.elapsed()
+    );
+}
+
+/// Expected values of stat panels after the appended traffic: (file, title, check, what).
+type StatCheck = (&'static str, &'static str, fn(f64) -> bool, &'static str);
+const STAT_CHECKS: &[StatCheck] = &[
+    (
+        "xmail-overview.json",
+        "Messages received",
+        |v| v > 0.0,
+        "> 0",
+    ),
+    (
+        "xmail-overview.json",
+        "Recipients accepted",
+        |v| v > 0.0,
+        "> 0",
+    ),
+    ("xmail-overview.json", "Rejections", |v| v > 0.0, "> 0"),
+    (
+        "xmail-overview.json",
+        "Acceptance ratio",
+        |v| v > 0.0 && v < 1.0,
+        "a ratio strictly between 0 and 1",
+    ),
+    ("xmail-overview.json", "Deliveries", |v| v > 0.0, "> 0"),
+    ("xmail-overview.json", "Bounces", |v| v > 0.0, "> 0"),
+    (
+        "xmail-overview.json",
+        "DNSBL rejections",
+        |v| v > 0.0,
+        "> 0",
+    ),
+    ("xmail-overview.json", "AUTH failures", |v| v > 0.0, "> 0"),
+    (
+        "xmail-exporter-health.json",
+        "Exporter",
+        |v| v == 1.0,
+        "1 (up)",
+    ),
+    (
+        "xmail-exporter-health.json",
+        "Lines read",
+        |v| v > 0.0,
+        "> 0",
+    ),
+    (
+        "xmail-exporter-health.json",
+        "Read errors",
+        |v| v == 0.0,
+        "0",
+    ),
+];
+
+/// `at` is `annotation <name>` or `panel <id> "<title>" query "<refId>"`.
+fn may_be_empty(file: &str, at: &str) -> bool {
+    MAY_BE_EMPTY
+        .iter()
+        .any(|(f, w, _)| *f == file && (at == *w || at.contains(&format!("{w:?}"))))
+}
+
+/// The template variables as Grafana sets them for a "last 5 minutes" dashboard on a data
+/// source whose scrape interval (`timeInterval`) is the test's.
+struct GrafanaVars {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl GrafanaVars {
+    fn new(exporter: SocketAddr) -> GrafanaVars {
+        // $__interval: range / max data points (300 s / ~1000 px < 1 s), raised to the data
+        // source's minimum interval, the scrape interval.
+        let interval = SCRAPE_SECONDS;
+        // $__rate_interval = max($__interval + scrape interval, 4 * scrape interval).
+        let rate_interval = (interval + SCRAPE_SECONDS).max(4 * SCRAPE_SECONDS);
+        // `instance` is multi-value: Grafana escapes regex metacharacters of the selected
+        // value for use in `=~` (prometheusSpecialRegexEscape), so `.` becomes `\\.` in the
+        // query text. `job` is single-value: only `\` and `'` would be escaped.
+        let instance = regex_escape_like_grafana(&exporter.to_string());
+        GrafanaVars {
+            vars: vec![
+                ("__rate_interval", format!("{rate_interval}s")),
+                ("__interval_ms", (interval * 1000).to_string()),
+                ("__interval", format!("{interval}s")),
+                ("__range_ms", (RANGE_SECONDS * 1000).to_string()),
+                ("__range_s", RANGE_SECONDS.to_string()),
+                ("__range", format!("{RANGE_SECONDS}s")),
+                ("datasource", "prometheus".to_string()),
+                ("instance", instance),
+                ("job", "xmail".to_string()),
+            ],
+        }
+    }
+
+    /// Replaces `${name}`, `${name:fmt}` and `$name` (longest names first), then checks that
+    /// no variable is left.
+    fn interpolate(&self, expr: &str) -> String {
+        let mut out = expr.to_string();
+        for (name, value) in &self.vars {
+            out = out.replace(&format!("${{{name}}}"), value);
+            for fmt in [":raw", ":regex", ":text"] {
+                out = out.replace(&format!("${{{name}{fmt}}}"), value);
+            }
+            out = out.replace(&format!("[[{name}]]"), value);
+            out = out.replace(&format!("${name}"), value);
+        }
+        assert!(
+            !out.contains('$'),
+            "unknown template variable left in {out}"
+        );
+        out
+    }
+}
+
+fn regex_escape_like_grafana(v: &str) -> String {
+    let mut out = String::new();
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str(r"\\\\"),
+            '$' | '^' | '*' | '{' | '}' | '[' | ']' | '\'' | '+' | '?' | '.' | '(' | ')' | '|' => {
+                out.push_str(r"\\");
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `label_values(selector, label)` -> (selector, label).
+fn parse_label_values(def: &str) -> Option<(String, String)> {
+    let inner = def
+        .trim()
+        .strip_prefix("label_values(")?
+        .strip_suffix(')')?;
+    let (sel, label) = inner.rsplit_once(',')?;
+    Some((sel.trim().to_string(), label.trim().to_string()))
+}
+
+/// The alerts of deploy/prometheus/alerts.yml: (name, expression).
+fn alert_rules() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for g in doc["groups"].as_sequence().unwrap() {
+        for r in g["rules"].as_sequence().unwrap() {
+            if let (Some(name), Some(expr)) = (r["alert"].as_str(), r["expr"].as_str()) {
+                out.push((name.to_string(), expr.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// (alert name, health, last error, evaluated at least once) from /api/v1/rules.
+fn rule_states(ctx: &Ctx<'_>) -> Vec<(String, String, String, bool)> {
+    let body = ctx
+        .api("/api/v1/rules?type=alert")
+        .expect("GET /api/v1/rules");
+    let mut out = Vec::new();
+    for g in body["data"]["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let evaluated = r["lastEvaluation"]
+                .as_str()
+                .is_some_and(|t| !t.starts_with("0001-"));
+            out.push((
+                r["name"].as_str().unwrap_or("").to_string(),
+                r["health"].as_str().unwrap_or("").to_string(),
+                r["lastError"].as_str().unwrap_or("").to_string(),
+                evaluated,
+            ));
+        }
+    }
+    out
+}
+
+/// The value of one instant-vector sample (`[ts, "value"]`).
+fn sample_value(s: &Value) -> Option<f64> {
+    s["value"][1].as_str()?.parse().ok()
+}
+
+struct Ctx<'a> {
+    prom: &'a Prometheus,
+    exporter: &'a Exporter,
+}
+
+impl Ctx<'_> {
+    /// GETs an API path and returns the JSON body when its status is "success".
+    fn api(&self, path_and_query: &str) -> Result<Value, String> {
+        let (status, body) = http10_get(self.prom.addr, path_and_query)?;
+        let json: Value = serde_json::from_str(&body)
+            .map_err(|e| format!("HTTP {status}, not JSON ({e}): {body}"))?;
+        if json["status"] != "success" {
+            return Err(format!(
+                "HTTP {status}: {}: {}",
+                json["errorType"], json["error"]
+            ));
+        }
+        Ok(json)
+    }
+
+    /// An instant query at "now": the result samples (a scalar result counts as one).
+    fn query(&self, promql: &str) -> Result<Vec<Value>, String> {
+        let json = self.api(&format!("/api/v1/query?query={}", percent_encode(promql)))?;
+        let data = &json["data"];
+        match data["resultType"].as_str() {
+            Some("vector") | Some("matrix") => {
+                Ok(data["result"].as_array().cloned().unwrap_or_default())
+            }
+            Some("scalar") => Ok(vec![serde_json::json!({"value": data["result"].clone()})]),
+            other => Err(format!("unexpected result type {other:?}")),
+        }
+    }
+
+    /// The single value of a query that must return exactly one sample (NaN otherwise).
+    fn scalar(&self, promql: &str) -> f64 {
+        match self.query(promql) {
+            Ok(r) if r.len() == 1 => sample_value(&r[0]).unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        }
+    }
+
+    fn wait_until(&self, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !cond() {
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {limit:?} waiting for {what}\n--- prometheus log (tail) ---\n{}\n--- exporter log (tail) ---\n{}",
+                    tail(&self.prom.log()),
+                    tail(&self.exporter.log())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A child process, killed (and reaped) on drop.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A Prometheus server on a free loopback port with its own storage; killed on drop.
+struct Prometheus {
+    /// Held for its `Drop`: the server dies with this value.
+    _child: KillOnDrop,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(bin: &Path, target: SocketAddr) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("alerts.yml");
+        std::fs::copy(root().join("deploy/prometheus/alerts.yml"), &rules).unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: {SCRAPE_SECONDS}s\n  scrape_timeout: {SCRAPE_SECONDS}s\n  \
+                 evaluation_interval: {SCRAPE_SECONDS}s\n\
+                 rule_files:\n  - {rules:?}\n\
+                 scrape_configs:\n  - job_name: xmail\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ),
+        )
+        .unwrap();
+        let log_path = dir.path().join("prometheus.log");
+        // A free port: bind port 0, note the port, release it. Another process could take
+        // it in between; then Prometheus exits and the next attempt uses another port.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let log = std::fs::File::create(&log_path).unwrap();
+            let mut child = KillOnDrop(
+                Command::new(bin)
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        dir.path().join("data").display()
+                    ))
+                    .arg(format!("--web.listen-address={addr}"))
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display())),
+            );
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let exited = loop {
+                if let Ok(Some(_)) = child.0.try_wait() {
+                    break true;
+                }
+                if matches!(http10_get(addr, "/-/ready"), Ok((200, _))) {
+                    break false;
+                }
+                if Instant::now() > deadline {
+                    panic!(
+                        "Prometheus not ready after 30 s:\n{}",
+                        tail(&read_log(&log_path))
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            if !exited {
+                return Prometheus {
+                    _child: child,
+                    addr,
+                    dir,
+                };
+            }
+            eprintln!(
+                "prometheus exited at start-up (port {port} taken?):\n{}",
+                tail(&read_log(&log_path))
+            );
+        }
+        panic!(
+            "could not start Prometheus on a free port:\n{}",
+            tail(&read_log(&log_path))
+        );
+    }
+
+    fn log(&self) -> String {
+        read_log(&self.dir.path().join("prometheus.log"))
+    }
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The Prometheus server binary: `XMAIL_E2E_PROMETHEUS`, /usr/bin/prometheus, or `PATH`.
+fn find_prometheus() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("XMAIL_E2E_PROMETHEUS") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "XMAIL_E2E_PROMETHEUS={} is not a file",
+            p.display()
+        );
+        return Some(p);
+    }
+    let debian = PathBuf::from("/usr/bin/prometheus");
+    if debian.is_file() {
+        return Some(debian);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("prometheus"))
+        .find(|p| p.is_file())
+}
+
+/// GET over HTTP/1.0, so Prometheus (Go) answers without chunked transfer encoding and
+/// closes the connection: the body is everything after the headers.
+fn http10_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("read from {addr}: {e}"))?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("bad HTTP response: {text}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn copy_files(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// LF count of the files in `dir` whose names start with one of `prefixes`.
+fn count_lines(dir: &Path, prefixes: &[&str]) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            prefixes.iter().any(|pre| n.starts_with(pre))
+        })
+        .map(|p| {
+            std::fs::read(p)
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        })
+        .sum()
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
