@@ -70,7 +70,7 @@ pub struct ServeArgs {
     pub xmail_log_dir: PathBuf,
 
     /// Nmail webmail log directory (error-YYYYMMDD.txt files); "" to not read webmail logs.
-    #[arg(long = "webmail.log-dir", value_name = "DIR", default_value = DEFAULT_WEBMAIL_LOG_DIR)]
+    #[arg(long = "webmail.log-dir", value_name = "DIR", default_value = DEFAULT_WEBMAIL_LOG_DIR, value_parser = path_or_empty)]
     pub webmail_log_dir: PathBuf,
 
     /// How often to look for changes when no filesystem event arrives (also the only way on
@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// Address to listen on: host:port, or :port for every interface. Repeatable.
     #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
     pub listen_addresses: Vec<String>,
+
+    /// Web config file (exporter-toolkit format): TLS, basic authentication, headers, rate
+    /// limit. Re-read when it changes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// How long a client may take to send its request headers. Only tests should change it.
+    #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, hide = true)]
+    pub read_header_timeout: Duration,
 
     /// Path under which to expose metrics.
     #[arg(
@@ -146,6 +155,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// A path, where "" is allowed (it switches the webmail log off).
+fn path_or_empty(s: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(s))
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 1s, 500ms, 2m)"))?;
     if d < Duration::from_millis(10) {
@@ -195,5 +209,7 @@ mod tests {
         assert_eq!(cli.log_level, LogLevel::Debug);
         assert!(Cli::try_parse_from(["xmail_exporter", "--tail.poll-interval=fast"]).is_err());
         assert!(Cli::try_parse_from(["xmail_exporter", "report"]).is_err());
+        let cli = Cli::try_parse_from(["xmail_exporter", "--webmail.log-dir", ""]).unwrap();
+        assert_eq!(cli.serve.webmail_log_dir, PathBuf::new());
     }
 }

@@ -23,11 +23,10 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::metrics::{encode_families, encode_text};
 use crate::tail::checkpoint::Saver;
+use crate::web_config::{Auth, WebConfig, WebConfigSource};
 
 /// Connections served at once; more wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 512;
-/// A client must send its request headers within this time.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// On shutdown, open connections get this long to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -43,6 +42,11 @@ pub struct WebState {
     pub ready: Arc<AtomicBool>,
     /// With `--tail.state-file`: saves the offsets that match each scrape before it is sent.
     pub saver: Option<Arc<Saver>>,
+    /// TLS, authentication, headers and rate limit (`--web.config.file`).
+    pub web: Arc<WebConfigSource>,
+    /// A client must complete its TLS handshake, and send its request headers, within this
+    /// time (10 s by default).
+    pub read_header_timeout: Duration,
 }
 
 /// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
@@ -111,19 +115,24 @@ pub async fn serve(
         let Ok(permit) = limit.clone().acquire_owned().await else {
             break;
         };
+        let config = state.web.current();
         let state = state.clone();
-        let service = service_fn(move |req| {
-            let state = state.clone();
-            async move { Ok::<_, Infallible>(handle(&req, &state).await) }
-        });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            match config.tls.clone() {
+                None => serve_connection(stream, state, config, watcher).await,
+                Some(tls) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    match tokio::time::timeout(state.read_header_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            serve_connection(tls_stream, state, config, watcher).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -137,6 +146,73 @@ pub async fn serve(
     {
         tracing::info!("connections still open at shutdown were closed");
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it closes.
+async fn serve_connection<S>(
+    stream: S,
+    state: Arc<WebState>,
+    config: Arc<WebConfig>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let timeout = state.read_header_timeout;
+    let service = service_fn(move |req| {
+        let (state, config) = (state.clone(), config.clone());
+        async move { Ok::<_, Infallible>(respond(req, &state, config).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Applies the rate limit and authentication, routes, and adds the configured headers.
+async fn respond(
+    req: Request<Incoming>,
+    state: &WebState,
+    config: Arc<WebConfig>,
+) -> Response<Full<Bytes>> {
+    let mut r = if !config.take_request() {
+        response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "text/plain; charset=utf-8",
+            "Too many requests.\n",
+        )
+    } else if config.needs_auth() {
+        let header = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        let checker = config.clone();
+        let auth = tokio::task::spawn_blocking(move || checker.check_auth(header.as_deref()))
+            .await
+            .unwrap_or(Auth::Denied);
+        if auth == Auth::Allowed {
+            handle(&req, state).await
+        } else {
+            let mut r = response(
+                StatusCode::UNAUTHORIZED,
+                "text/plain; charset=utf-8",
+                "Unauthorized.\n",
+            );
+            r.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"xmail_exporter\""),
+            );
+            r
+        }
+    } else {
+        handle(&req, state).await
+    };
+    for (name, value) in &config.headers {
+        r.headers_mut().insert(name.clone(), value.clone());
+    }
+    r
 }
 
 fn response(

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod metrics;
 pub mod parse;
 pub mod tail;
+pub mod web_config;
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -22,6 +22,7 @@ use crate::tail::discover::KindSet;
 use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
 use crate::tail::{DirSpec, Tailer};
+use crate::web_config::WebConfigSource;
 
 /// The directories to follow, from the flags.
 pub fn dir_specs(args: &ServeArgs) -> Vec<DirSpec> {
@@ -75,6 +76,11 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         }
     };
 
+    let web = Arc::new(match &args.web_config_file {
+        Some(path) => WebConfigSource::load(path)?,
+        None => WebConfigSource::plain(),
+    });
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -111,6 +117,8 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             telemetry_path: args.telemetry_path.clone(),
             ready,
             saver,
+            web,
+            read_header_timeout: args.read_header_timeout,
         });
         http::serve(listeners, state, shutdown_signal()).await;
         tracing::info!("shutting down");

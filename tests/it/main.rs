@@ -20,3 +20,6 @@ mod prometheus_e2e;
 
 /// Exactly-once counting across SIGKILL restarts, rotations and truncations.
 mod torture;
+
+/// `--web.config.file`: TLS, client certificates, basic auth, reload, rate limit, timeouts.
+mod web;
