@@ -99,7 +99,22 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the exporter on a free loopback port with `args` and waits until it listens.
     pub fn start(args: &[&str]) -> Exporter {
-        let mut child = Command::new(exporter_bin())
+        Exporter::start_with(&[], args)
+    }
+
+    /// Like [`Exporter::start`], but runs the binary through `wrapper` (a command that
+    /// `exec`s its arguments, such as `setpriv --reuid=...`), so the child's pid is the
+    /// exporter's own. An empty `wrapper` runs the binary directly.
+    pub fn start_with(wrapper: &[&str], args: &[&str]) -> Exporter {
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(exporter_bin()),
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(exporter_bin());
+                c
+            }
+        };
+        let mut child = cmd
             .args([
                 "--web.listen-address",
                 "127.0.0.1:0",
@@ -140,6 +155,25 @@ impl Exporter {
         Exporter { child, addr, log }
     }
 
+    /// The process id of the exporter (the child process).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if the process has ended, `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// A `kB` field of `/proc/<pid>/status` of the exporter (`VmHWM`, `VmRSS`, ...), in KiB.
+    #[cfg(target_os = "linux")]
+    pub fn proc_status_kib(&self, field: &str) -> u64 {
+        proc_status(self.pid(), field)
+            .and_then(|v| v.strip_suffix("kB").map(|n| n.trim().parse().ok()))
+            .flatten()
+            .unwrap_or_else(|| panic!("no {field} in /proc/{}/status", self.pid()))
+    }
+
     /// What the exporter logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -173,7 +207,34 @@ impl Exporter {
 
     /// Scrapes until `cond` holds, or panics after 10 s with the last scrape and the log.
     pub fn wait_for(&self, what: &str, cond: impl Fn(&Scrape) -> bool) -> Scrape {
+        self.wait_for_within(Duration::from_secs(10), what, cond)
+    }
+
+    /// Waits until `path` answers with HTTP status `status`, or panics after 10 s.
+    pub fn wait_status(&self, path: &str, status: u16) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (got, body) = self.get(path);
+            if got == status {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} still answers {got}, not {status}: {body}\nlog:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Exporter::wait_for`] with another time limit.
+    pub fn wait_for_within(
+        &self,
+        limit: Duration,
+        what: &str,
+        cond: impl Fn(&Scrape) -> bool,
+    ) -> Scrape {
+        let deadline = Instant::now() + limit;
         loop {
             let s = self.scrape();
             if cond(&s) {
@@ -220,6 +281,17 @@ impl Drop for Exporter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of `field` in `/proc/<pid>/status` (e.g. `Uid`, `VmHWM`), trimmed.
+#[cfg(target_os = "linux")]
+pub fn proc_status(pid: u32, field: &str) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
 }
 
 /// A plain HTTP/1.1 GET; returns the status and the body.
