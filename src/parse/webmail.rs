@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use regex::RegexSet;
+use regex::Regex;
 
 use super::ParseError;
 use super::fields::trim_cr;
@@ -106,7 +106,9 @@ impl std::error::Error for RuleError {}
 /// Classifies decoded webmail lines by the first matching rule.
 #[derive(Clone, Debug)]
 pub struct Classifier {
-    set: RegexSet,
+    /// The rules' regexes, in order. Tried one by one until one matches: each runs on a
+    /// lazy DFA, where a `RegexSet` would report every match and fall back to a slow engine.
+    regexes: Vec<Regex>,
     /// Rule index -> category index.
     rule_category: Vec<usize>,
     /// Distinct category names in first-seen order, `other` last.
@@ -118,22 +120,19 @@ impl Classifier {
     pub fn new(rules: &[Rule]) -> Result<Classifier, RuleError> {
         let mut categories: Vec<String> = Vec::new();
         let mut rule_category = Vec::with_capacity(rules.len());
+        let mut regexes = Vec::with_capacity(rules.len());
         for r in rules {
             let valid = !r.name.is_empty()
                 && r.name.len() <= 64
                 && r.name.as_bytes()[0].is_ascii_lowercase()
-                && r.name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 && r.name != OTHER;
             if !valid {
                 return Err(RuleError::BadName(r.name.clone()));
             }
-            if let Err(e) = regex::Regex::new(&r.regex) {
-                return Err(RuleError::BadRegex {
-                    name: r.name.clone(),
-                    error: e.to_string(),
-                });
+            match Regex::new(&r.regex) {
+                Ok(re) => regexes.push(re),
+                Err(e) => return Err(RuleError::BadRegex { name: r.name.clone(), error: e.to_string() }),
             }
             let idx = match categories.iter().position(|c| *c == r.name) {
                 Some(i) => i,
@@ -145,17 +144,7 @@ impl Classifier {
             rule_category.push(idx);
         }
         categories.push(OTHER.to_string());
-        let set = RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| {
-            RuleError::BadRegex {
-                name: "(set)".into(),
-                error: e.to_string(),
-            }
-        })?;
-        Ok(Classifier {
-            set,
-            rule_category,
-            categories,
-        })
+        Ok(Classifier { regexes, rule_category, categories })
     }
 
     /// Category names, indexed by [`WebmailEvent::category`]; the last is `other`.
@@ -165,7 +154,7 @@ impl Classifier {
 
     /// The category index of a decoded line.
     pub fn classify(&self, text: &str) -> usize {
-        match self.set.matches(text).iter().next() {
+        match self.regexes.iter().position(|re| re.is_match(text)) {
             Some(rule) => self.rule_category[rule],
             None => self.categories.len() - 1,
         }
