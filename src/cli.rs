@@ -60,6 +60,46 @@ pub struct Cli {
 pub enum Command {
     /// Read log files once, from start to end, print the metrics and exit.
     Report(ReportArgs),
+    /// Follow messages through the SMTP and SMAIL logs: by message ID (S293D9), address or
+    /// spool file name.
+    Trace(TraceArgs),
+}
+
+/// Flags of `trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// A message ID (S293D9, X293E4), an e-mail address, or a spool file name.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+
+    /// XMail log directory (smtp-* and smail-* files).
+    #[arg(long = "xmail.log-dir", value_name = "DIR", default_value = DEFAULT_XMAIL_LOG_DIR)]
+    pub xmail_log_dir: PathBuf,
+
+    /// Only lines at or after this local time: YYYY-MM-DD or "YYYY-MM-DD HH:MM[:SS]".
+    #[arg(long = "since", value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only lines at or before this local time: YYYY-MM-DD or "YYYY-MM-DD HH:MM[:SS]".
+    #[arg(long = "until", value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = TraceFormat::Text)]
+    pub format: TraceFormat,
+
+    /// Language of the explanations.
+    #[arg(long = "lang", value_enum, default_value_t = crate::explain::Lang::En)]
+    pub lang: crate::explain::Lang,
+}
+
+/// `trace` output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// One block per message, one line per log line with its explanation.
+    Text,
+    /// The same as a JSON array, for scripts.
+    Json,
 }
 
 /// Flags of the serving mode.

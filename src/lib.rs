@@ -9,7 +9,8 @@
 //!   that parses lines and updates them;
 //! - [`http`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`;
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
-//! - [`cmd`]: one function per subcommand (`serve`, `report`);
+//! - [`cmd`]: one function per subcommand (`serve`, `report`, `trace`);
+//! - [`explain`]: one plain sentence per log line, in English or Korean;
 //! - [`logging`]: logfmt or JSON logs on stderr.
 
 #![deny(missing_docs)]
@@ -17,6 +18,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod explain;
 pub mod http;
 pub mod logging;
 pub mod metrics;

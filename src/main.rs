@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         config::Settings::load(cli.config.as_deref()).and_then(|settings| match cli.command {
             None => cmd::serve::run(&cli.serve, settings).map(|()| ExitCode::SUCCESS),
             Some(Command::Report(args)) => cmd::report::run(&args, settings),
+            Some(Command::Trace(args)) => cmd::trace::run(&args),
         });
     match result {
         Ok(code) => code,

@@ -125,14 +125,21 @@ impl Classifier {
             let valid = !r.name.is_empty()
                 && r.name.len() <= 64
                 && r.name.as_bytes()[0].is_ascii_lowercase()
-                && r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && r.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 && r.name != OTHER;
             if !valid {
                 return Err(RuleError::BadName(r.name.clone()));
             }
             match Regex::new(&r.regex) {
                 Ok(re) => regexes.push(re),
-                Err(e) => return Err(RuleError::BadRegex { name: r.name.clone(), error: e.to_string() }),
+                Err(e) => {
+                    return Err(RuleError::BadRegex {
+                        name: r.name.clone(),
+                        error: e.to_string(),
+                    });
+                }
             }
             let idx = match categories.iter().position(|c| *c == r.name) {
                 Some(i) => i,
@@ -144,7 +151,11 @@ impl Classifier {
             rule_category.push(idx);
         }
         categories.push(OTHER.to_string());
-        Ok(Classifier { regexes, rule_category, categories })
+        Ok(Classifier {
+            regexes,
+            rule_category,
+            categories,
+        })
     }
 
     /// Category names, indexed by [`WebmailEvent::category`]; the last is `other`.

@@ -23,3 +23,7 @@ mod torture;
 
 /// `--web.config.file`: TLS, client certificates, basic auth, reload, rate limit, timeouts.
 mod web;
+
+
+/// `trace`: the story of a message, by ID, address or spool file, in English and Korean.
+mod trace;
