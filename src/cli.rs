@@ -13,6 +13,13 @@ pub const DEFAULT_XMAIL_LOG_DIR: &str = r"C:\MailRoot\logs";
 #[cfg(not(windows))]
 pub const DEFAULT_XMAIL_LOG_DIR: &str = "/var/MailRoot/logs";
 
+/// XMail's spool directory on this platform.
+#[cfg(windows)]
+pub const DEFAULT_XMAIL_SPOOL_DIR: &str = r"C:\MailRoot\spool";
+/// XMail's spool directory on this platform.
+#[cfg(not(windows))]
+pub const DEFAULT_XMAIL_SPOOL_DIR: &str = "/var/MailRoot/spool";
+
 /// Nmail's error log directory.
 pub const DEFAULT_WEBMAIL_LOG_DIR: &str = "/home/nmail2/weblogs";
 
@@ -108,6 +115,19 @@ pub struct ServeArgs {
     /// XMail log directory (smtp-* and smail-* files).
     #[arg(long = "xmail.log-dir", value_name = "DIR", default_value = DEFAULT_XMAIL_LOG_DIR)]
     pub xmail_log_dir: PathBuf,
+
+    /// XMail spool directory, counted for queued, retried and frozen messages; "" to not
+    /// count it.
+    #[arg(long = "xmail.spool-dir", value_name = "DIR", default_value = DEFAULT_XMAIL_SPOOL_DIR, value_parser = path_or_empty)]
+    pub spool_dir: PathBuf,
+
+    /// How often to count the spool.
+    #[arg(long = "xmail.spool-scan-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub spool_scan_interval: Duration,
+
+    /// A spool count that takes longer than this is abandoned and counted as an error.
+    #[arg(long = "xmail.spool-scan-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub spool_scan_timeout: Duration,
 
     /// Nmail webmail log directory (error-YYYYMMDD.txt files); "" to not read webmail logs.
     #[arg(long = "webmail.log-dir", value_name = "DIR", default_value = DEFAULT_WEBMAIL_LOG_DIR, value_parser = path_or_empty)]

@@ -2,6 +2,9 @@
 //!
 //! ```yaml
 //! timezone: Asia/Seoul        # IANA name; default: the system's zone
+//! delivery_delay:            # joining RECV=OK to SMAIL deliveries by message ID
+//!   window: 24h               # how long a received message is remembered (log time)
+//!   max_messages: 100000      # at most this many (about 40 bytes each)
 //! webmail:
 //!   default_rules: true       # keep the built-in rules after yours (default true)
 //!   rules:                    # checked in order; the first match names the category
@@ -16,6 +19,7 @@ use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
+use crate::metrics::delay::JoinLimits;
 use crate::parse::webmail::{Classifier, Rule, default_rules};
 
 /// The config file as written.
@@ -27,6 +31,18 @@ pub struct FileConfig {
     /// Webmail error classification.
     #[serde(default)]
     pub webmail: WebmailConfig,
+    /// Delivery delay join limits.
+    pub delivery_delay: Option<DelayConfig>,
+}
+
+/// The `delivery_delay:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayConfig {
+    /// How long a received message is remembered, e.g. `24h`.
+    pub window: Option<String>,
+    /// At most this many messages.
+    pub max_messages: Option<usize>,
 }
 
 /// The `webmail:` section.
@@ -71,6 +87,8 @@ pub struct Settings {
     pub tz: TimeZone,
     /// Webmail error classification.
     pub classifier: Arc<Classifier>,
+    /// Delivery delay join limits.
+    pub join_limits: JoinLimits,
 }
 
 impl Settings {
@@ -118,9 +136,29 @@ impl Settings {
             rules.extend(default_rules());
         }
         let classifier = Classifier::new(&rules).with_context(|| format!("in {origin}"))?;
+        let mut join_limits = JoinLimits::default();
+        if let Some(d) = cfg.delivery_delay {
+            if let Some(w) = d.window {
+                let secs = humantime::parse_duration(&w)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "delivery_delay.window {w:?} in {origin}: {e} (write e.g. 24h)"
+                        )
+                    })?
+                    .as_secs();
+                join_limits.window_secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            }
+            if let Some(m) = d.max_messages {
+                if m == 0 {
+                    bail!("delivery_delay.max_messages in {origin} must be at least 1");
+                }
+                join_limits.max_messages = m;
+            }
+        }
         Ok(Settings {
             tz,
             classifier: Arc::new(classifier),
+            join_limits,
         })
     }
 }
@@ -149,6 +187,20 @@ mod tests {
         let s = load("webmail:\n  default_rules: false\n  rules:\n    - {name: a, regex: x}\n")
             .unwrap();
         assert_eq!(s.classifier.categories(), ["a", "other"]);
+    }
+
+    #[test]
+    fn delivery_delay_limits() {
+        let s = load("delivery_delay:\n  window: 2h\n  max_messages: 10\n").unwrap();
+        assert_eq!(
+            s.join_limits,
+            JoinLimits {
+                window_secs: 7200,
+                max_messages: 10
+            }
+        );
+        assert!(load("delivery_delay:\n  window: often\n").is_err());
+        assert!(load("delivery_delay:\n  max_messages: 0\n").is_err());
     }
 
     #[test]

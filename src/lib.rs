@@ -11,6 +11,7 @@
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
 //! - [`cmd`]: one function per subcommand (`serve`, `report`, `trace`);
 //! - [`explain`]: one plain sentence per log line, in English or Korean;
+//! - [`spool`]: counts XMail's spool queues (what the logs cannot show: retries, frozen);
 //! - [`logging`]: logfmt or JSON logs on stderr.
 
 #![deny(missing_docs)]
@@ -23,6 +24,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod parse;
+pub mod spool;
 pub mod tail;
 pub mod web_config;
 

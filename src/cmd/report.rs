@@ -67,7 +67,8 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     let metrics = Metrics::new(&settings.classifier, &MetricsOptions { process: false })
         .context("cannot register metrics")?;
-    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone());
+    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+        .with_join_limits(settings.join_limits);
     let mut failed = false;
     let mut inputs = Vec::new();
     for p in &args.paths {
@@ -76,6 +77,16 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
             failed = true;
         }
     }
+    // Within a directory, each period's SMTP file before its SMAIL file, so a delivery
+    // finds the RECV=OK of its message (the delivery delay).
+    inputs.sort_by_key(|i| {
+        let period = i
+            .name
+            .split_once('-')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default();
+        (i.path.parent().map(Path::to_path_buf), period, i.kind)
+    });
     for input in &inputs {
         if let Err(e) = read_whole(&input.path, input.kind, &input.name, &mut recorder) {
             tracing::error!(path = %input.path.display(), error = %e, "cannot read log file");

@@ -50,7 +50,9 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let metrics = Metrics::new(&settings.classifier, &MetricsOptions { process: true })
         .context("cannot register metrics")?;
     let registry = metrics.registry.clone();
-    let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone());
+    let spool_metrics = metrics.spool.clone();
+    let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+        .with_join_limits(settings.join_limits);
     let start = if args.from_beginning {
         StartAt::Beginning
     } else {
@@ -120,9 +122,24 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             web,
             read_header_timeout: args.read_header_timeout,
         });
+        let spool = match spool_metrics {
+            Some(m) if args.spool_dir != PathBuf::new() => Some(
+                SpoolThread::start(
+                    args.spool_dir.clone(),
+                    args.spool_scan_interval,
+                    args.spool_scan_timeout,
+                    m,
+                )
+                .context("cannot start the spool thread")?,
+            ),
+            _ => None,
+        };
         http::serve(listeners, state, shutdown_signal()).await;
         tracing::info!("shutting down");
         tail.stop();
+        if let Some(s) = spool {
+            s.stop();
+        }
         Ok(())
     })
 }
@@ -209,5 +226,60 @@ impl TailThread {
         if self.handle.join().is_err() {
             tracing::error!("the tail thread panicked");
         }
+    }
+}
+
+/// The thread that counts the spool every interval.
+pub struct SpoolThread {
+    stop: mpsc::Sender<()>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl SpoolThread {
+    /// Starts counting `dir` into `metrics`.
+    pub fn start(
+        dir: PathBuf,
+        interval: Duration,
+        timeout: Duration,
+        metrics: Arc<crate::metrics::spool::SpoolMetrics>,
+    ) -> std::io::Result<SpoolThread> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let handle = thread::Builder::new().name("spool".into()).spawn(move || {
+            let mut scanner = crate::spool::TimedScanner::new(dir.clone(), timeout);
+            let mut failing = false;
+            loop {
+                match scanner.scan() {
+                    Ok(counts) => {
+                        metrics.set(&counts);
+                        if failing {
+                            tracing::info!(dir = %dir.display(), "spool can be counted again");
+                        }
+                        failing = false;
+                    }
+                    Err(e) => {
+                        metrics.scan_errors.inc();
+                        if !failing {
+                            tracing::warn!(
+                                dir = %dir.display(),
+                                error = %e,
+                                "cannot count the spool: will retry; check --xmail.spool-dir, or set it to \"\" to not count it"
+                            );
+                        }
+                        failing = true;
+                    }
+                }
+                match stopped.recv_timeout(interval) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+            }
+        })?;
+        Ok(SpoolThread { stop, handle })
+    }
+
+    /// Stops the thread.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.join();
     }
 }

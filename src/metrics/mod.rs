@@ -6,9 +6,11 @@
 //! the exporter's own metrics. All label children are resolved at start-up, so every known
 //! series is exported at 0 and the per-line path never looks a metric up by label strings.
 
+pub mod delay;
 pub mod exporter;
 pub mod smail;
 pub mod smtp;
+pub mod spool;
 pub mod webmail;
 
 use std::path::Path;
@@ -20,13 +22,16 @@ use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::parse::smail::parse_smail;
 use crate::parse::smtp::parse_smtp;
+use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::TimeConverter;
 use crate::parse::webmail::{Classifier, parse_webmail};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
+use delay::{DelayMetrics, JoinLimits, ReceivedJoin, smtp_id_key};
 use exporter::ExporterMetrics;
 use smail::SmailMetrics;
 use smtp::SmtpMetrics;
+use spool::SpoolMetrics;
 use webmail::WebmailMetrics;
 
 /// The label value that collects what is over a cardinality cap.
@@ -87,7 +92,8 @@ impl<T> BoundedLabels<T> {
 /// Options for [`Metrics::new`].
 #[derive(Clone, Debug)]
 pub struct MetricsOptions {
-    /// Register the `process_*` collector (not for one-shot reports).
+    /// Register the `process_*` collector and the spool gauges (serving, not one-shot
+    /// reports, which know nothing of the process or the spool).
     pub process: bool,
 }
 
@@ -101,8 +107,12 @@ pub struct Metrics {
     pub smail: SmailMetrics,
     /// Webmail errors.
     pub webmail: WebmailMetrics,
+    /// Delivery delays.
+    pub delay: DelayMetrics,
     /// The exporter's own metrics.
     pub exporter: ExporterMetrics,
+    /// Spool queue sizes (serving only; shared with the spool scan thread).
+    pub spool: Option<std::sync::Arc<SpoolMetrics>>,
 }
 
 impl Metrics {
@@ -122,7 +132,13 @@ impl Metrics {
             smtp: SmtpMetrics::new(&registry)?,
             smail: SmailMetrics::new(&registry)?,
             webmail: WebmailMetrics::new(&registry, classifier)?,
+            delay: DelayMetrics::new(&registry)?,
             exporter: ExporterMetrics::new(&registry)?,
+            spool: if opts.process {
+                Some(std::sync::Arc::new(SpoolMetrics::new(&registry)?))
+            } else {
+                None
+            },
             registry,
         })
     }
@@ -194,6 +210,7 @@ pub struct Recorder {
     utc: TimeConverter,
     last_event: [i64; 3],
     malformed_log: [RateLimit; 3],
+    received: ReceivedJoin,
 }
 
 impl Recorder {
@@ -206,7 +223,14 @@ impl Recorder {
             utc: TimeConverter::new(TimeZone::UTC),
             last_event: [0; 3],
             malformed_log: [RateLimit::new(), RateLimit::new(), RateLimit::new()],
+            received: ReceivedJoin::new(JoinLimits::default()),
         }
+    }
+
+    /// Changes how long and how many received messages are kept for the delivery delay.
+    pub fn with_join_limits(mut self, limits: JoinLimits) -> Recorder {
+        self.received = ReceivedJoin::new(limits);
+        self
     }
 
     /// The registry to encode.
@@ -257,6 +281,14 @@ impl Sink for Recorder {
                     self.metrics.exporter.parsed[kind.index()].inc();
                     let t = self.local.to_unix(ev.time);
                     self.event_time(kind, t);
+                    if ev.status.status == Status::Known(StatusCode::RecvOk)
+                        && let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
+                    {
+                        let evicted = self.received.received(id, t);
+                        if evicted > 0 {
+                            self.metrics.delay.evictions.inc_by(evicted);
+                        }
+                    }
                 }
                 Err(e) => self.malformed(kind, path, e, line),
             },
@@ -273,6 +305,11 @@ impl Sink for Recorder {
                         self.metrics.exporter.parsed[kind.index()].inc();
                         let t = self.local.to_unix(ev.time);
                         self.event_time(kind, t);
+                        if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
+                            && let Some(received) = self.received.received_at(id)
+                        {
+                            self.metrics.delay.observe(ev.delivery, t - received);
+                        }
                     }
                     Err(e) => {
                         ctx.smail_continues = false;

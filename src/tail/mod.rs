@@ -83,8 +83,8 @@ enum DirHealth {
 struct WatchedDir {
     spec: DirSpec,
     health: DirHealth,
-    /// Identity and modification time at the last listing.
-    listed: Option<(FileId, Option<SystemTime>)>,
+    /// Identity, modification and status change times at the last listing.
+    listed: Option<(FileId, Option<SystemTime>, (i64, i64))>,
     last_full_scan: Option<Instant>,
 }
 
@@ -262,7 +262,7 @@ impl Tailer {
             }
             Err(e) => return dir_failed(dir, sink, &e),
         };
-        let stamp = (FileId::of(&meta), meta.modified().ok());
+        let stamp = (FileId::of(&meta), meta.modified().ok(), changed(&meta));
         let due = dir
             .last_full_scan
             .is_none_or(|t| now.duration_since(t) >= FULL_RESCAN_INTERVAL);
@@ -280,10 +280,16 @@ impl Tailer {
         // checkpoints): a directory that could not be read at start-up holds files that
         // are new since then.
         let first = dir.health == DirHealth::Unknown;
+        // A directory that comes back after it could not be read may hold other files under
+        // old names: drained files are then checked again.
+        let revalidate = dir.health == DirHealth::Unreadable;
         dir.health = DirHealth::Readable;
         dir.listed = Some(stamp);
         dir.last_full_scan = Some(now);
         let dir_path = dir.spec.path.clone();
+        if revalidate {
+            self.forget_replaced_drained(i);
+        }
         self.sync_files(i, &dir_path, found, first, sink, now);
     }
 
@@ -373,6 +379,16 @@ impl Tailer {
         }
     }
 
+    /// Forgets the drained files of directory `i` whose name now holds another file (or
+    /// none), so the next listing reads them as new.
+    fn forget_replaced_drained(&mut self, i: usize) {
+        self.files.retain(|k, f| {
+            k.0 != i
+                || f.state != FileState::Drained
+                || std::fs::metadata(&f.path).is_ok_and(|m| FileId::of(&m) == f.id)
+        });
+    }
+
     /// Where to start a file found at start-up.
     fn start_position(
         &self,
@@ -421,6 +437,20 @@ enum Start {
     At(u64),
     /// Nowhere: it was read to its end before.
     Done,
+}
+
+/// A directory's status change time: a chmod or chown changes it, not the modification
+/// time, and a directory that became unreadable must be listed (and fail) at once.
+#[cfg(unix)]
+fn changed(meta: &std::fs::Metadata) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.ctime(), meta.ctime_nsec())
+}
+
+/// Elsewhere the modification time and the periodic full listing have to do.
+#[cfg(not(unix))]
+fn changed(_meta: &std::fs::Metadata) -> (i64, i64) {
+    (0, 0)
 }
 
 fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {

@@ -24,6 +24,9 @@ mod torture;
 /// `--web.config.file`: TLS, client certificates, basic auth, reload, rate limit, timeouts.
 mod web;
 
+/// Bad input: binary garbage, NUL bytes, a 100 MiB line, vanishing or unreadable logs,
+/// symlinked directories, and the label cardinality caps.
+mod bad_input;
 
 /// `trace`: the story of a message, by ID, address or spool file, in English and Korean.
 mod trace;

@@ -156,6 +156,31 @@ fn report_values_that_matter() {
         ),
         1_795_761_729.0
     );
+    // Delivery delays, RECV=OK to SMAIL line: the seven remote deliveries took 3, 2, 4,
+    // 604, 2, 1 and 4 seconds.
+    assert_eq!(
+        s.value("xmail_delivery_delay_seconds_count", &[("type", "SMTP")]),
+        7.0
+    );
+    assert_eq!(
+        s.value("xmail_delivery_delay_seconds_sum", &[("type", "SMTP")]),
+        620.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_delivery_delay_seconds_bucket",
+            &[("type", "SMTP"), ("le", "5")]
+        ),
+        6.0
+    );
+    assert_eq!(
+        s.value("xmail_delivery_delay_seconds_count", &[("type", "LOCAL")]),
+        11.0
+    );
+    assert_eq!(
+        s.value("xmail_exporter_delivery_delay_evictions_total", &[]),
+        0.0
+    );
     // Every known combination is there at 0: 28 statuses x 3 sources.
     assert_eq!(s.count("xmail_smtp_events_total"), 84);
     assert_eq!(s.count("xmail_smail_deliveries_total"), 45);

@@ -422,3 +422,64 @@ fn a_taken_port_is_one_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_spool_is_counted() {
+    let logs = TempLogs::new();
+    let spool = logs.tmp.path().join("spool");
+    for (dir, n) in [
+        ("0/0/mess", 2),
+        ("3/7/mess", 1),
+        ("3/7/rsnd", 3),
+        ("12/1/froz", 1),
+        ("local", 1),
+        ("temp", 0),
+    ] {
+        std::fs::create_dir_all(spool.join(dir)).unwrap();
+        for i in 0..n {
+            std::fs::write(
+                spool
+                    .join(dir)
+                    .join(format!("17957052734{i}.7f3a.1f4c.3a10.mail")),
+                b"x",
+            )
+            .unwrap();
+        }
+    }
+    std::fs::create_dir_all(spool.join("3/7/info")).unwrap();
+    std::fs::write(spool.join("3/7/info/17957052734.7f3a.1f4c.3a10.mail"), b"x").unwrap();
+    let ex = start(
+        &logs,
+        &[
+            "--xmail.spool-dir",
+            spool.to_str().unwrap(),
+            "--xmail.spool-scan-interval",
+            "100ms",
+        ],
+    );
+    let q = |s: &Scrape, queue: &str| s.value("xmail_spool_messages", &[("queue", queue)]);
+    let s = ex.wait_for("the spool count", |s| q(s, "queued") == 3.0);
+    assert_eq!(
+        (
+            q(&s, "retry"),
+            q(&s, "frozen"),
+            q(&s, "local"),
+            q(&s, "temp")
+        ),
+        (3.0, 1.0, 1.0, 0.0)
+    );
+    assert_eq!(s.value("xmail_exporter_spool_scan_errors_total", &[]), 0.0);
+    // A message is frozen: the next scan sees it.
+    std::fs::write(
+        spool.join("12/1/froz/17957052739.7f3a.1f4c.3a11.mail"),
+        b"x",
+    )
+    .unwrap();
+    ex.wait_for("the second frozen message", |s| q(s, "frozen") == 2.0);
+    // The spool goes away: errors are counted, the logs are still read.
+    std::fs::remove_dir_all(&spool).unwrap();
+    ex.wait_for("a scan error", |s| {
+        s.value("xmail_exporter_spool_scan_errors_total", &[]) >= 1.0
+    });
+    assert_eq!(ex.get("/-/ready").0, 200);
+}
