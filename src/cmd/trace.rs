@@ -182,7 +182,7 @@ impl Scan<'_> {
                     }
                 }
             }
-            LogKind::Webmail => {}
+            LogKind::Webmail | LogKind::Pop3 => {}
         })?;
         Ok(ids)
     }
@@ -258,7 +258,7 @@ impl Scan<'_> {
                         order: (ev.time, 1, seq),
                     });
                 }
-                LogKind::Webmail => {}
+                LogKind::Webmail | LogKind::Pop3 => {}
             }
         })?;
         Ok((messages.into_values().flatten().collect(), bounces))
@@ -367,7 +367,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<ExitCode> {
         .map(|s| parse_bound(s, true))
         .transpose()?;
     let dir = &args.xmail_log_dir;
-    let found = discover::scan(dir, KindSet::XMAIL)
+    let found = discover::scan(dir, KindSet::MESSAGES)
         .with_context(|| format!("cannot list {}: check --xmail.log-dir", dir.display()))?;
     // Keep the files whose period can hold lines in range (a day's margin for late lines).
     let keep = |name: &str| match file_date(name) {

@@ -10,21 +10,21 @@ use crate::parse::LogKind;
 /// Pre-resolved exporter metric children, indexed by [`LogKind::index`].
 pub struct ExporterMetrics {
     /// Lines that parsed into an event.
-    pub parsed: [IntCounter; 3],
+    pub parsed: [IntCounter; LogKind::COUNT],
     /// Lines that did not.
-    pub malformed: [IntCounter; 3],
+    pub malformed: [IntCounter; LogKind::COUNT],
     /// Bytes of complete lines consumed.
-    pub read_bytes: [IntCounter; 3],
+    pub read_bytes: [IntCounter; LogKind::COUNT],
     /// Newest event time seen, Unix seconds.
-    pub last_event: [Gauge; 3],
+    pub last_event: [Gauge; LogKind::COUNT],
     /// Bytes written to followed files but not yet consumed.
-    pub lag: [IntGauge; 3],
+    pub lag: [IntGauge; LogKind::COUNT],
     /// New log files that appeared after start-up, or files replaced in place.
-    pub rotations: [IntCounter; 3],
+    pub rotations: [IntCounter; LogKind::COUNT],
     /// Files found shorter than the read offset.
-    pub truncations: [IntCounter; 3],
+    pub truncations: [IntCounter; LogKind::COUNT],
     /// Failed reads of a file or a directory.
-    pub read_errors: [IntCounter; 3],
+    pub read_errors: [IntCounter; LogKind::COUNT],
 }
 
 fn counter_vec(
@@ -38,7 +38,7 @@ fn counter_vec(
     Ok(v)
 }
 
-fn per_log<T>(f: impl Fn(&str) -> T) -> [T; 3] {
+fn per_log<T>(f: impl Fn(&str) -> T) -> [T; LogKind::COUNT] {
     LogKind::ALL.map(|k| f(k.as_str()))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod delay;
 pub mod exporter;
+pub mod pop3;
 pub mod smail;
 pub mod smtp;
 pub mod spool;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use crate::parse::pop3::parse_pop3;
 use crate::parse::smail::parse_smail;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
@@ -29,6 +31,7 @@ use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 use delay::{DelayMetrics, JoinLimits, ReceivedJoin, smtp_id_key};
 use exporter::ExporterMetrics;
+use pop3::Pop3Metrics;
 use smail::SmailMetrics;
 use smtp::SmtpMetrics;
 use spool::SpoolMetrics;
@@ -109,6 +112,8 @@ pub struct Metrics {
     pub webmail: WebmailMetrics,
     /// Delivery delays.
     pub delay: DelayMetrics,
+    /// POP3 logins.
+    pub pop3: Pop3Metrics,
     /// The exporter's own metrics.
     pub exporter: ExporterMetrics,
     /// Spool queue sizes (serving only; shared with the spool scan thread).
@@ -133,6 +138,7 @@ impl Metrics {
             smail: SmailMetrics::new(&registry)?,
             webmail: WebmailMetrics::new(&registry, classifier)?,
             delay: DelayMetrics::new(&registry)?,
+            pop3: Pop3Metrics::new(&registry)?,
             exporter: ExporterMetrics::new(&registry)?,
             spool: if opts.process {
                 Some(std::sync::Arc::new(SpoolMetrics::new(&registry)?))
@@ -208,8 +214,8 @@ pub struct Recorder {
     classifier: Arc<Classifier>,
     local: TimeConverter,
     utc: TimeConverter,
-    last_event: [i64; 3],
-    malformed_log: [RateLimit; 3],
+    last_event: [i64; LogKind::COUNT],
+    malformed_log: [RateLimit; LogKind::COUNT],
     received: ReceivedJoin,
 }
 
@@ -221,8 +227,8 @@ impl Recorder {
             classifier,
             local: TimeConverter::new(tz),
             utc: TimeConverter::new(TimeZone::UTC),
-            last_event: [0; 3],
-            malformed_log: [RateLimit::new(), RateLimit::new(), RateLimit::new()],
+            last_event: [0; LogKind::COUNT],
+            malformed_log: std::array::from_fn(|_| RateLimit::new()),
             received: ReceivedJoin::new(JoinLimits::default()),
         }
     }
@@ -329,6 +335,15 @@ impl Sink for Recorder {
                     self.event_time(kind, t);
                 }
                 Err(ParseError::Empty) => {}
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Pop3 => match parse_pop3(line) {
+                Ok(ev) => {
+                    self.metrics.pop3.record(&ev);
+                    self.metrics.exporter.parsed[kind.index()].inc();
+                    let t = self.local.to_unix(ev.time);
+                    self.event_time(kind, t);
+                }
                 Err(e) => self.malformed(kind, path, e, line),
             },
         }

@@ -5,6 +5,7 @@
 //! in [`crate::metrics`]; what a status code means is decided in [`status`].
 
 pub mod fields;
+pub mod pop3;
 pub mod smail;
 pub mod smtp;
 pub mod status;
@@ -24,11 +25,21 @@ pub enum LogKind {
     Smail,
     /// Nmail `weblogs/error-YYYYMMDD.txt`: one line per webmail error.
     Webmail,
+    /// XMail `logs/pop3-YYYYMMDDHHMM`: one line per POP3 login.
+    Pop3,
 }
 
 impl LogKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 4;
+
     /// Every kind, in label order.
-    pub const ALL: [LogKind; 3] = [LogKind::Smtp, LogKind::Smail, LogKind::Webmail];
+    pub const ALL: [LogKind; LogKind::COUNT] = [
+        LogKind::Smtp,
+        LogKind::Smail,
+        LogKind::Webmail,
+        LogKind::Pop3,
+    ];
 
     /// The value of the `log` label.
     pub fn as_str(self) -> &'static str {
@@ -36,6 +47,7 @@ impl LogKind {
             LogKind::Smtp => "smtp",
             LogKind::Smail => "smail",
             LogKind::Webmail => "webmail",
+            LogKind::Pop3 => "pop3",
         }
     }
 
@@ -44,7 +56,7 @@ impl LogKind {
         self as usize
     }
 
-    /// Tells the kind from a file name: `smtp-` or `smail-` followed by digits only (XMail
+    /// Tells the kind from a file name: `smtp-`, `smail-` or `pop3-` followed by digits only (XMail
     /// writes `YYYYMMDDHHMM`), or `error-YYYYMMDD.txt`. Anything else, including compressed
     /// copies such as `smtp-202611270000.gz`, is not a log this exporter reads.
     pub fn from_file_name(name: &str) -> Option<LogKind> {
@@ -56,6 +68,9 @@ impl LogKind {
         }
         if let Some(rest) = name.strip_prefix("smail-") {
             return digits(rest, 8).then_some(LogKind::Smail);
+        }
+        if let Some(rest) = name.strip_prefix("pop3-") {
+            return digits(rest, 8).then_some(LogKind::Pop3);
         }
         if let Some(rest) = name.strip_prefix("error-") {
             let date = rest.strip_suffix(".txt")?;
@@ -164,7 +179,11 @@ mod tests {
             Some(LogKind::Webmail)
         );
         assert_eq!(LogKind::from_file_name("smtp-202611270000.gz"), None);
-        assert_eq!(LogKind::from_file_name("pop3-202611270000"), None);
+        assert_eq!(
+            LogKind::from_file_name("pop3-202611270000"),
+            Some(LogKind::Pop3)
+        );
+        assert_eq!(LogKind::from_file_name("ctrl-202611270000"), None);
         assert_eq!(LogKind::from_file_name("smmail-202611270000"), None);
         assert_eq!(LogKind::from_file_name("error-2026112.txt"), None);
         assert_eq!(LogKind::from_file_name("error-20261127.log"), None);

@@ -88,9 +88,9 @@ pub fn is_loopback(ip: &[u8]) -> bool {
     ip.starts_with(b"127.") || ip == b"::1" || ip.starts_with(b"::ffff:127.")
 }
 
-/// Parses a number of at most 19 digits (no sign, no spaces).
+/// Parses a decimal number of at most 19 digits (no sign, no spaces).
 #[inline]
-pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }

@@ -12,8 +12,11 @@ use crate::parse::LogKind;
 pub struct KindSet(u8);
 
 impl KindSet {
-    /// The XMail kinds: `smtp-*` and `smail-*`.
-    pub const XMAIL: KindSet = KindSet(1 << LogKind::Smtp as u8 | 1 << LogKind::Smail as u8);
+    /// The XMail kinds: `smtp-*`, `smail-*` and `pop3-*`.
+    pub const XMAIL: KindSet =
+        KindSet(1 << LogKind::Smtp as u8 | 1 << LogKind::Smail as u8 | 1 << LogKind::Pop3 as u8);
+    /// The logs that follow messages: `smtp-*` and `smail-*`.
+    pub const MESSAGES: KindSet = KindSet(1 << LogKind::Smtp as u8 | 1 << LogKind::Smail as u8);
     /// The webmail kind: `error-*.txt`.
     pub const WEBMAIL: KindSet = KindSet(1 << LogKind::Webmail as u8);
 
@@ -92,9 +95,12 @@ mod tests {
             [
                 "smtp-202611270000",
                 "smtp-202611280000",
-                "smail-202611270000"
+                "smail-202611270000",
+                "pop3-202611270000"
             ]
         );
+        let messages = scan(dir.path(), KindSet::MESSAGES).unwrap();
+        assert_eq!(messages.len(), 3);
         let web = scan(dir.path(), KindSet::WEBMAIL).unwrap();
         assert_eq!(
             web,

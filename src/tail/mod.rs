@@ -200,7 +200,7 @@ impl Tailer {
     pub fn read(&mut self, sink: &mut impl Sink, now: Instant) -> Pass {
         let mut pass = Pass::default();
         let mut gone = Vec::new();
-        let mut lag = [0u64; 3];
+        let mut lag = [0u64; LogKind::COUNT];
         let commit = self.commit.as_ref();
         for (key, f) in self.files.iter_mut() {
             if f.state == FileState::Drained {
@@ -311,7 +311,7 @@ impl Tailer {
                     .binary_search_by(|x| (x.kind, x.name.as_str()).cmp(&(k.1, k.2.as_str())))
                     .is_ok()
         });
-        let mut newest: [Option<&str>; 3] = [None; 3];
+        let mut newest: [Option<&str>; LogKind::COUNT] = [None; LogKind::COUNT];
         for f in &found {
             newest[f.kind.index()] = Some(f.name.as_str());
         }

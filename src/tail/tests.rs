@@ -17,10 +17,10 @@ use crate::parse::{LogKind, ParseCtx};
 struct Recording {
     lines: Vec<(String, String)>,
     too_long: Vec<(String, u64)>,
-    consumed: [u64; 3],
+    consumed: [u64; LogKind::COUNT],
     opened: Vec<(String, bool)>,
     truncated: Vec<String>,
-    read_errors: [u64; 3],
+    read_errors: [u64; LogKind::COUNT],
     lag: BTreeMap<LogKind, u64>,
 }
 
@@ -346,7 +346,7 @@ fn over_long_lines_are_reported_not_buffered() {
 #[test]
 fn other_files_in_the_directory_are_ignored() {
     let mut fx = Fixture::new(StartAt::Beginning, |d| {
-        fs::write(d.join("pop3-202611270000"), "p\n").unwrap();
+        fs::write(d.join("ctrl-202611270000"), "p\n").unwrap();
         fs::write(d.join("smtp-202611270000.gz"), "z\n").unwrap();
         fs::write(
             d.join("error-20261127.txt"),

@@ -156,6 +156,27 @@ fn report_values_that_matter() {
         ),
         1_795_761_729.0
     );
+    // POP3: 23 LOGIN and 13 ELOGIN lines; mailbox sizes only on LOGIN.
+    assert_eq!(
+        s.value("xmail_pop3_logins_total", &[("result", "ok")]),
+        23.0
+    );
+    assert_eq!(
+        s.value("xmail_pop3_logins_total", &[("result", "failed")]),
+        13.0
+    );
+    assert_eq!(
+        s.value("xmail_pop3_logins_total", &[("result", "unknown")]),
+        0.0
+    );
+    assert_eq!(s.value("xmail_pop3_mailbox_size_bytes_count", &[]), 23.0);
+    assert_eq!(
+        s.value(
+            "xmail_exporter_log_lines_total",
+            &[("log", "pop3"), ("result", "parsed")]
+        ),
+        36.0
+    );
     // Delivery delays, RECV=OK to SMAIL line: the seven remote deliveries took 3, 2, 4,
     // 604, 2, 1 and 4 seconds.
     assert_eq!(
@@ -207,7 +228,14 @@ fn unreadable_paths_fail_the_report_but_not_the_others() {
 
 #[test]
 fn other_xmail_logs_are_skipped() {
-    let (ok, out, err) = report(&["examples/logs/xmail/pop3-202611270000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ctrl = dir.path().join("ctrl-202611270000");
+    std::fs::write(
+        &ctrl,
+        "\"192.0.2.1\"\t\"admin\"\t\"\"\t\"2026-11-27 00:00:00\"\t\"AUTH\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = report(&[ctrl.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(err.contains("skipped"), "{err}");
     let s = Scrape::parse(&out);
