@@ -2,6 +2,7 @@
 //!
 //! ```yaml
 //! timezone: Asia/Seoul        # IANA name; default: the system's zone
+//! domains: [example.co.kr]    # local domains that get per-domain counters (opt-in)
 //! delivery_delay:            # joining RECV=OK to SMAIL deliveries by message ID
 //!   window: 24h               # how long a received message is remembered (log time)
 //!   max_messages: 100000      # at most this many (about 40 bytes each)
@@ -22,6 +23,9 @@ use serde::Deserialize;
 use crate::metrics::delay::JoinLimits;
 use crate::parse::webmail::{Classifier, Rule, default_rules};
 
+/// At most this many `domains:` (each adds 12 series).
+pub const MAX_DOMAINS: usize = 100;
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +37,9 @@ pub struct FileConfig {
     pub webmail: WebmailConfig,
     /// Delivery delay join limits.
     pub delivery_delay: Option<DelayConfig>,
+    /// Local domains that get per-domain counters.
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 /// The `delivery_delay:` section.
@@ -89,6 +96,8 @@ pub struct Settings {
     pub classifier: Arc<Classifier>,
     /// Delivery delay join limits.
     pub join_limits: JoinLimits,
+    /// Local domains that get per-domain counters, lower-case.
+    pub domains: Vec<String>,
 }
 
 impl Settings {
@@ -155,10 +164,31 @@ impl Settings {
                 join_limits.max_messages = m;
             }
         }
+        let mut domains: Vec<String> = Vec::new();
+        for d in cfg.domains {
+            let d = d.trim().to_ascii_lowercase();
+            let valid = !d.is_empty()
+                && d.len() <= 253
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !valid {
+                bail!("domains: {d:?} in {origin} is not a domain name");
+            }
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+        if domains.len() > MAX_DOMAINS {
+            bail!(
+                "domains: {} listed in {origin}, at most {MAX_DOMAINS}",
+                domains.len()
+            );
+        }
         Ok(Settings {
             tz,
             classifier: Arc::new(classifier),
             join_limits,
+            domains,
         })
     }
 }
@@ -201,6 +231,13 @@ mod tests {
         );
         assert!(load("delivery_delay:\n  window: often\n").is_err());
         assert!(load("delivery_delay:\n  max_messages: 0\n").is_err());
+    }
+
+    #[test]
+    fn domains() {
+        let s = load("domains: [Example.co.kr, example.co.kr, other.example]\n").unwrap();
+        assert_eq!(s.domains, ["example.co.kr", "other.example"]);
+        assert!(load("domains: ['bad domain']\n").is_err());
     }
 
     #[test]

@@ -65,8 +65,14 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 /// Runs the report. Exits with failure when a path could not be read (after printing what
 /// the others gave).
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
-    let metrics = Metrics::new(&settings.classifier, &MetricsOptions { process: false })
-        .context("cannot register metrics")?;
+    let metrics = Metrics::new(
+        &settings.classifier,
+        &MetricsOptions {
+            process: false,
+            domains: settings.domains.clone(),
+        },
+    )
+    .context("cannot register metrics")?;
     let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
         .with_join_limits(settings.join_limits);
     let mut failed = false;

@@ -47,8 +47,14 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             args.telemetry_path
         );
     }
-    let metrics = Metrics::new(&settings.classifier, &MetricsOptions { process: true })
-        .context("cannot register metrics")?;
+    let metrics = Metrics::new(
+        &settings.classifier,
+        &MetricsOptions {
+            process: true,
+            domains: settings.domains.clone(),
+        },
+    )
+    .context("cannot register metrics")?;
     let registry = metrics.registry.clone();
     let spool_metrics = metrics.spool.clone();
     let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())

@@ -7,6 +7,7 @@
 //! series is exported at 0 and the per-line path never looks a metric up by label strings.
 
 pub mod delay;
+pub mod domains;
 pub mod exporter;
 pub mod pop3;
 pub mod smail;
@@ -30,6 +31,7 @@ use crate::parse::webmail::{Classifier, parse_webmail};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 use delay::{DelayMetrics, JoinLimits, ReceivedJoin, smtp_id_key};
+use domains::DomainMetrics;
 use exporter::ExporterMetrics;
 use pop3::Pop3Metrics;
 use smail::SmailMetrics;
@@ -98,6 +100,8 @@ pub struct MetricsOptions {
     /// Register the `process_*` collector and the spool gauges (serving, not one-shot
     /// reports, which know nothing of the process or the spool).
     pub process: bool,
+    /// Local domains that get per-domain counters (none by default).
+    pub domains: Vec<String>,
 }
 
 /// The registry and the pre-resolved children of every metric.
@@ -114,6 +118,8 @@ pub struct Metrics {
     pub delay: DelayMetrics,
     /// POP3 logins.
     pub pop3: Pop3Metrics,
+    /// Opt-in per-domain counters.
+    pub domains: DomainMetrics,
     /// The exporter's own metrics.
     pub exporter: ExporterMetrics,
     /// Spool queue sizes (serving only; shared with the spool scan thread).
@@ -139,6 +145,7 @@ impl Metrics {
             webmail: WebmailMetrics::new(&registry, classifier)?,
             delay: DelayMetrics::new(&registry)?,
             pop3: Pop3Metrics::new(&registry)?,
+            domains: DomainMetrics::new(&registry, &opts.domains)?,
             exporter: ExporterMetrics::new(&registry)?,
             spool: if opts.process {
                 Some(std::sync::Arc::new(SpoolMetrics::new(&registry)?))
@@ -284,6 +291,7 @@ impl Sink for Recorder {
             LogKind::Smtp => match parse_smtp(line) {
                 Ok(ev) => {
                     self.metrics.smtp.record(&ev);
+                    self.metrics.domains.record_smtp(&ev);
                     self.metrics.exporter.parsed[kind.index()].inc();
                     let t = self.local.to_unix(ev.time);
                     self.event_time(kind, t);
@@ -308,6 +316,7 @@ impl Sink for Recorder {
                     Ok(ev) => {
                         ctx.smail_continues = ev.continues;
                         self.metrics.smail.record(&ev);
+                        self.metrics.domains.record_smail(&ev);
                         self.metrics.exporter.parsed[kind.index()].inc();
                         let t = self.local.to_unix(ev.time);
                         self.event_time(kind, t);
@@ -411,7 +420,14 @@ mod tests {
 
     fn recorder() -> Recorder {
         let classifier = Arc::new(Classifier::default());
-        let metrics = Metrics::new(&classifier, &MetricsOptions { process: false }).unwrap();
+        let metrics = Metrics::new(
+            &classifier,
+            &MetricsOptions {
+                process: false,
+                domains: vec!["example.co.kr".into()],
+            },
+        )
+        .unwrap();
         Recorder::new(metrics, classifier, TimeZone::get("Asia/Seoul").unwrap())
     }
 

@@ -241,3 +241,46 @@ fn other_xmail_logs_are_skipped() {
     let s = Scrape::parse(&out);
     assert_eq!(s.sum("xmail_exporter_log_lines_total"), 0.0);
 }
+
+#[test]
+fn per_domain_counters_are_opt_in() {
+    let (_, out, _) = report(&["examples/logs"]);
+    assert_eq!(
+        Scrape::parse(&out).count("xmail_domain_recipients_accepted_total"),
+        0
+    );
+    let out = Command::new(exporter_bin())
+        .current_dir(root())
+        .args([
+            "report",
+            "--config",
+            "tests/fixtures/seoul-domains.yml",
+            "examples/logs",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());
+    let d = [("domain", "example.co.kr")];
+    // Counted with awk over the 1.27 sample: recipients in the domain accepted (RCPT=OK) and
+    // refused (RCPT=E...), messages sent from it (RECV=OK), deliveries to it by type.
+    assert_eq!(s.value("xmail_domain_recipients_accepted_total", &d), 11.0);
+    assert_eq!(s.value("xmail_domain_recipients_rejected_total", &d), 7.0);
+    assert_eq!(s.value("xmail_domain_messages_sent_total", &d), 5.0);
+    let delivery = |t: &str| {
+        s.value(
+            "xmail_domain_deliveries_total",
+            &[("domain", "example.co.kr"), ("type", t)],
+        )
+    };
+    assert_eq!(
+        (
+            delivery("LOCAL"),
+            delivery("EXTRN"),
+            delivery("LREDIR"),
+            delivery("SMTP")
+        ),
+        (15.0, 7.0, 4.0, 0.0)
+    );
+    assert_eq!(s.count("xmail_domain_deliveries_total"), 9);
+}

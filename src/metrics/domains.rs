@@ -1,0 +1,126 @@
+//! Opt-in per-domain counters for the local domains listed in the config file (`domains:`).
+//! Only listed domains get series, so no input can add labels.
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+use crate::parse::smail::{DeliveryType, SmailEvent};
+use crate::parse::smtp::SmtpEvent;
+use crate::parse::status::{Status, StatusCode};
+
+/// The children of one listed domain.
+struct Domain {
+    /// Lower-case.
+    name: Box<[u8]>,
+    accepted: IntCounter,
+    rejected: IntCounter,
+    sent: IntCounter,
+    /// Indexed like [`DeliveryType::ALL`].
+    deliveries: [IntCounter; 9],
+}
+
+/// Per-domain counters; empty (and free) when no domain is listed.
+pub struct DomainMetrics {
+    domains: Vec<Domain>,
+}
+
+/// The domain of an address, after its last `@`.
+#[inline]
+fn domain_of(address: &[u8]) -> Option<&[u8]> {
+    memchr::memrchr(b'@', address).map(|i| &address[i + 1..])
+}
+
+impl DomainMetrics {
+    /// Registers the per-domain metrics when `domains` is not empty.
+    pub fn new(registry: &Registry, domains: &[String]) -> prometheus::Result<DomainMetrics> {
+        if domains.is_empty() {
+            return Ok(DomainMetrics {
+                domains: Vec::new(),
+            });
+        }
+        let vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntCounterVec> {
+            let v = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(v.clone()))?;
+            Ok(v)
+        };
+        let accepted = vec(
+            "xmail_domain_recipients_accepted_total",
+            "RCPT=OK lines of the smtp-* files whose recipient is in a listed domain.",
+            &["domain"],
+        )?;
+        let rejected = vec(
+            "xmail_domain_recipients_rejected_total",
+            "Refused RCPT lines (RCPT=E...) of the smtp-* files whose recipient is in a listed domain.",
+            &["domain"],
+        )?;
+        let sent = vec(
+            "xmail_domain_messages_sent_total",
+            "Messages received for sending (RECV=OK lines of the smtp-* files) whose sender is in a listed domain.",
+            &["domain"],
+        )?;
+        let deliveries = vec(
+            "xmail_domain_deliveries_total",
+            "Lines of the smail-* files whose recipient is in a listed domain, by delivery type.",
+            &["domain", "type"],
+        )?;
+        Ok(DomainMetrics {
+            domains: domains
+                .iter()
+                .map(|d| Domain {
+                    name: d.to_ascii_lowercase().into_bytes().into_boxed_slice(),
+                    accepted: accepted.with_label_values(&[d.as_str()]),
+                    rejected: rejected.with_label_values(&[d.as_str()]),
+                    sent: sent.with_label_values(&[d.as_str()]),
+                    deliveries: DeliveryType::ALL
+                        .map(|t| deliveries.with_label_values(&[d.as_str(), t.as_str()])),
+                })
+                .collect(),
+        })
+    }
+
+    fn find(&self, address: &[u8]) -> Option<&Domain> {
+        let domain = domain_of(address)?;
+        self.domains
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(domain))
+    }
+
+    /// Counts an SMTP event for the domains it concerns.
+    #[inline]
+    pub fn record_smtp(&self, ev: &SmtpEvent<'_>) {
+        if self.domains.is_empty() {
+            return;
+        }
+        let Status::Known(code) = ev.status.status else {
+            return;
+        };
+        match code {
+            StatusCode::RcptOk => {
+                if let Some(d) = self.find(ev.recipient) {
+                    d.accepted.inc();
+                }
+            }
+            StatusCode::RecvOk => {
+                if let Some(d) = self.find(ev.sender) {
+                    d.sent.inc();
+                }
+            }
+            c if c.as_str().starts_with("RCPT=E") => {
+                if let Some(d) = self.find(ev.recipient) {
+                    d.rejected.inc();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts a delivery for the domain of its recipient.
+    #[inline]
+    pub fn record_smail(&self, ev: &SmailEvent<'_>) {
+        if self.domains.is_empty() {
+            return;
+        }
+        if let Some(d) = self.find(ev.recipient) {
+            d.deliveries[ev.delivery.index()].inc();
+        }
+    }
+}
