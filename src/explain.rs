@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::parse::smail::{DeliveryType, SmailEvent};
 use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{Status, StatusCode};
+use crate::parse::time::LocalTime;
 
 /// The language of the sentences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -47,17 +48,17 @@ pub fn smtp(ev: &SmtpEvent<'_>, lang: Lang) -> String {
     let list = ev.status.dnsbl_list.map(s).unwrap_or_else(|| "?".into());
     let mech = ev.status.auth_mechanism.map(|m| m.as_str()).unwrap_or("?");
     let size = ev.size;
+    let host = if ev.client_fqdn.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s(ev.client_fqdn))
+    };
     match lang {
         Lang::En => match code {
             RcptOk => {
                 format!("{from} -> {to}: recipient accepted (user exists or relay allowed){via}")
             }
             RecvOk => {
-                let host = if ev.client_fqdn.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", s(ev.client_fqdn))
-                };
                 format!(
                     "{size} bytes received from {ip}{host}{via}: the message is queued for delivery"
                 )
@@ -103,11 +104,6 @@ pub fn smtp(ev: &SmtpEvent<'_>, lang: Lang) -> String {
                 format!("{from} → {to}: 수신자 승인 (사용자가 존재하거나 릴레이 권한이 있음){via}")
             }
             RecvOk => {
-                let host = if ev.client_fqdn.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", s(ev.client_fqdn))
-                };
                 format!(
                     "{ip}{host}{via}에서 {size}바이트 메일을 받았습니다: 전달 대기열에 들어갔습니다"
                 )
@@ -206,7 +202,11 @@ pub fn smail(ev: &SmailEvent<'_>, lang: Lang) -> String {
 }
 
 /// The note for an accepted recipient that has no delivery line.
-pub fn missing_delivery(recipient: &str, bounce: Option<(&str, &str, &str)>, lang: Lang) -> String {
+pub fn missing_delivery(
+    recipient: &str,
+    bounce: Option<(&str, &str, LocalTime)>,
+    lang: Lang,
+) -> String {
     match (bounce, lang) {
         (Some((id, to, time)), Lang::En) => format!(
             "{recipient}: no delivery line yet; a bounce {id} went to {to} at {time}: the delivery failed (see spool/*/*/slog and frozen)"

@@ -92,7 +92,6 @@ struct Bounce {
     id: String,
     to: String,
     time: LocalTime,
-    time_text: String,
 }
 
 fn text(b: &[u8]) -> String {
@@ -215,7 +214,7 @@ impl Scan<'_> {
                         Status::Unknown(u) => text(u),
                     };
                     message_for(&mut messages, id, ev.time).lines.push(Entry {
-                        time: format_time(ev.time),
+                        time: ev.time.to_string(),
                         log: "smtp",
                         file: file.to_string(),
                         event,
@@ -239,14 +238,13 @@ impl Scan<'_> {
                             id: id.clone(),
                             to: lower(ev.recipient),
                             time: ev.time,
-                            time_text: format_time(ev.time),
                         });
                     }
                     if !ids.contains(&id) {
                         return;
                     }
                     message_for(&mut messages, id, ev.time).lines.push(Entry {
-                        time: format_time(ev.time),
+                        time: ev.time.to_string(),
                         log: "smail",
                         file: file.to_string(),
                         event: text(ev.delivery_raw),
@@ -304,13 +302,6 @@ fn civil_seconds(t: LocalTime) -> i64 {
     days * 86_400 + i64::from(t.hour) * 3600 + i64::from(t.minute) * 60 + i64::from(t.second)
 }
 
-fn format_time(t: LocalTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    )
-}
-
 /// Adds the notes: accepted recipients without a delivery line (and the bounce that says
 /// why), or a transaction that never ended in `RECV=OK`.
 fn annotate(m: &mut Message, bounces: &[Bounce], lang: Lang) {
@@ -347,7 +338,7 @@ fn annotate(m: &mut Message, bounces: &[Bounce], lang: Lang) {
             .find(|b| b.to == sender && b.time >= recv_time);
         m.notes.push(explain::missing_delivery(
             rcpt,
-            bounce.map(|b| (b.id.as_str(), b.to.as_str(), b.time_text.as_str())),
+            bounce.map(|b| (b.id.as_str(), b.to.as_str(), b.time)),
             lang,
         ));
     }
@@ -436,14 +427,7 @@ fn file_key(name: &str) -> (String, u8) {
 
 fn days_between(a: (i16, i8, i8), b: (i16, i8, i8)) -> i64 {
     let day = |(year, month, day): (i16, i8, i8)| {
-        civil_seconds(LocalTime {
-            year,
-            month,
-            day,
-            hour: 0,
-            minute: 0,
-            second: 0,
-        }) / 86_400
+        LocalTime::midnight(year, month, day).map_or(0, civil_seconds) / 86_400
     };
     (day(a) - day(b)).abs()
 }
@@ -498,15 +482,15 @@ mod tests {
     #[test]
     fn bounds() {
         assert_eq!(
-            format_time(parse_bound("2026-11-27", false).unwrap()),
+            parse_bound("2026-11-27", false).unwrap().to_string(),
             "2026-11-27 00:00:00"
         );
         assert_eq!(
-            format_time(parse_bound("2026-11-27", true).unwrap()),
+            parse_bound("2026-11-27", true).unwrap().to_string(),
             "2026-11-27 23:59:59"
         );
         assert_eq!(
-            format_time(parse_bound("2026-11-27 10:20", true).unwrap()),
+            parse_bound("2026-11-27 10:20", true).unwrap().to_string(),
             "2026-11-27 10:20:59"
         );
         assert!(parse_bound("yesterday", false).is_err());

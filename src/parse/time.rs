@@ -89,6 +89,17 @@ impl LocalTime {
     }
 }
 
+impl std::fmt::Display for LocalTime {
+    /// As XMail writes it: `YYYY-MM-DD HH:MM:SS`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
 /// Converts [`LocalTime`]s to Unix seconds in one time zone, caching the start of the last
 /// hour seen (XMail lines arrive in time order, so nearly every line hits the cache).
 #[derive(Clone, Debug)]
@@ -147,6 +158,14 @@ mod tests {
         assert_eq!(lt("2026-11-27 00:01:1"), None);
         assert_eq!(lt("2026-11-27 00:01:1x"), None);
         assert_eq!(lt(""), None);
+    }
+
+    #[test]
+    fn displays_as_xmail_writes() {
+        assert_eq!(
+            lt("2026-11-27 00:01:12").unwrap().to_string(),
+            "2026-11-27 00:01:12"
+        );
     }
 
     #[test]
