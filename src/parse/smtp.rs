@@ -113,43 +113,45 @@ pub fn parse_smtp(line: &[u8]) -> Result<SmtpEvent<'_>, ParseError> {
     }
     let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
 
-    // Find up to 13 separators from the left: 12 means 13 fields, 11 means a pre-1.12
-    // record of 12 fields; 13 means a HELO with a separator inside.
+    // Count up to 13 separators from the left: 11 means a pre-1.12 record of 12 fields,
+    // 12 a record of 13; 13 means a HELO with a separator inside.
     let mut left = [0usize; 13];
-    let n = seps_from_left(inner, &mut left);
+    let seps_found = seps_from_left(inner, &mut left);
+    let fields = match seps_found {
+        11 => 12,
+        12 | 13 => 13,
+        _ => return Err(ParseError::FieldCount),
+    };
     // `starts[i]` is the first byte of field i, `ends[i]` the index of its closing quote
     // (relative to `inner`, which has no outer quotes).
     let mut starts = [0usize; 13];
     let mut ends = [inner.len(); 13];
-    let fields = match n {
-        11 | 12 => {
-            for (i, &tab) in left[..n].iter().enumerate() {
-                ends[i] = tab - 1;
-                starts[i + 1] = tab + 2;
-            }
-            n + 1
+    for (i, &tab) in left[..fields - 1].iter().enumerate() {
+        ends[i] = tab - 1;
+        starts[i + 1] = tab + 2;
+    }
+    // The split from the left is exact unless the HELO holds a separator of its own (13 found)
+    // or ends in `"<TAB>`: its closing quote then completes a false separator that hides the
+    // real one, and the field after the false one starts with that real separator's TAB.
+    // Either way, take fields 1-4 from the left, 6-N from the right, the HELO in between.
+    if seps_found == 13
+        || starts[1..fields]
+            .iter()
+            .any(|&s| inner.get(s) == Some(&b'\t'))
+    {
+        let after_helo = fields - 5;
+        let mut right = [0usize; 8];
+        let m = seps_from_right(inner, left[3] + 2, &mut right[..after_helo]);
+        if m < after_helo {
+            return Err(ParseError::FieldCount);
         }
-        13 => {
-            // Fields 1-4 from the left, 6-13 from the right, the HELO in between.
-            for (i, &tab) in left[..4].iter().enumerate() {
-                ends[i] = tab - 1;
-                starts[i + 1] = tab + 2;
-            }
-            let mut right = [0usize; 8];
-            let m = seps_from_right(inner, left[3] + 2, &mut right);
-            if m < 8 {
-                return Err(ParseError::FieldCount);
-            }
-            // right[7] ends the HELO; right[0] starts field 13.
-            for (k, &tab) in right.iter().rev().enumerate() {
-                let field = 4 + k; // the field this separator closes
-                ends[field] = tab - 1;
-                starts[field + 1] = tab + 2;
-            }
-            13
+        // right[after_helo - 1] ends the HELO; right[0] starts the last field.
+        for (k, &tab) in right[..after_helo].iter().rev().enumerate() {
+            let field = 4 + k; // the field this separator closes
+            ends[field] = tab - 1;
+            starts[field + 1] = tab + 2;
         }
-        _ => return Err(ParseError::FieldCount),
-    };
+    }
     let f = |i: usize| between(inner, starts[i], ends[i]);
 
     let time = LocalTime::parse_xmail(f(3)).ok_or(ParseError::BadTime)?;
@@ -236,6 +238,34 @@ mod tests {
             assert_eq!(ev.recipient, b"d@example.co.kr");
             assert_eq!(ev.status.status, Status::Known(StatusCode::RcptOk));
             assert_eq!(ev.client_fqdn, b"");
+        }
+    }
+
+    #[test]
+    fn helo_ending_in_quote_tab_is_not_cut() {
+        // Found by the property tests: the HELO's `"<TAB>` and its closing quote look like
+        // a separator; taken from the left, it cut the HELO to `x` and field 6 became
+        // `<TAB>"example.co.kr`.
+        for helo in ["x\"\t", "\"\t", "a\"\t\"b\"\t"] {
+            let l = line(&[
+                "mx",
+                "dom",
+                "192.0.2.7",
+                "2026-11-27 10:00:00",
+                helo,
+                "example.co.kr",
+                "a@b.c",
+                "d@example.co.kr",
+                "S1",
+                "RCPT=OK",
+                "",
+                "0",
+                "",
+            ]);
+            let ev = parse_smtp(l.as_bytes()).unwrap_or_else(|e| panic!("{helo:?}: {e}"));
+            assert_eq!(ev.helo, helo.as_bytes(), "{helo:?}");
+            assert_eq!(ev.dest_domain, b"example.co.kr", "{helo:?}");
+            assert_eq!(ev.sender, b"a@b.c", "{helo:?}");
         }
     }
 
