@@ -184,6 +184,15 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long = "format", value_enum, default_value_t = ReportFormat::Prometheus)]
     pub format: ReportFormat,
+
+    /// `text` and `json`: how many entries the top lists (senders, recipient domains,
+    /// largest messages, ...) keep; 0 keeps every entry.
+    #[arg(long = "top", value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// `text` and `json`: language of the headings and reason titles.
+    #[arg(long = "lang", value_enum, default_value_t = crate::explain::Lang::En)]
+    pub lang: crate::explain::Lang,
 }
 
 /// `report` output formats.
@@ -191,6 +200,10 @@ pub struct ReportArgs {
 pub enum ReportFormat {
     /// The Prometheus text exposition format: the same metrics `/metrics` serves.
     Prometheus,
+    /// A pflogsumm-style summary: totals, per-hour traffic, top lists, refusals by reason.
+    Text,
+    /// The same summary as one JSON object, for scripts.
+    Json,
 }
 
 /// Log levels.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{ReportArgs, ReportFormat};
+use crate::cmd::summary::{Summary, render_text};
 use crate::config::Settings;
 use crate::metrics::{Metrics, MetricsOptions, Recorder, encode_text};
 use crate::parse::LogKind;
@@ -65,19 +66,59 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 /// Runs the report. Exits with failure when a path could not be read (after printing what
 /// the others gave).
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
-    let metrics = Metrics::new(
-        &settings.classifier,
-        &MetricsOptions {
-            process: false,
-            domains: settings.domains.clone(),
-        },
-    )
-    .context("cannot register metrics")?;
-    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
-        .with_join_limits(settings.join_limits);
+    let output = match args.format {
+        ReportFormat::Prometheus => {
+            let metrics = Metrics::new(
+                &settings.classifier,
+                &MetricsOptions {
+                    process: false,
+                    domains: settings.domains.clone(),
+                },
+            )
+            .context("cannot register metrics")?;
+            let mut recorder =
+                Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+                    .with_join_limits(settings.join_limits);
+            let failed = read_all(&args.paths, &mut recorder);
+            (encode_text(recorder.registry()), failed)
+        }
+        // The summary parses lines itself: no metrics are registered.
+        ReportFormat::Text | ReportFormat::Json => {
+            let mut summary =
+                Summary::new(settings.classifier.clone(), settings.tz.clone(), args.top);
+            let failed = read_all(&args.paths, &mut summary);
+            let report = summary.report(args.top, args.lang);
+            let text = if args.format == ReportFormat::Json {
+                let mut json =
+                    serde_json::to_string_pretty(&report).context("cannot encode the summary")?;
+                json.push('\n');
+                json
+            } else {
+                render_text(&report, args.lang)
+            };
+            (text.into_bytes(), failed)
+        }
+    };
+    let (text, failed) = output;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(&text).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("cannot write the report to stdout");
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Reads every log file under `paths` into `sink`, each period's SMTP file before its SMAIL
+/// file. Returns `true` when a path or a file could not be read.
+fn read_all(paths: &[PathBuf], sink: &mut impl Sink) -> bool {
     let mut failed = false;
     let mut inputs = Vec::new();
-    for p in &args.paths {
+    for p in paths {
         if let Err(e) = collect(p, true, &mut inputs) {
             tracing::error!(path = %p.display(), error = %e, "cannot read");
             failed = true;
@@ -94,26 +135,11 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
         (i.path.parent().map(Path::to_path_buf), period, i.kind)
     });
     for input in &inputs {
-        if let Err(e) = read_whole(&input.path, input.kind, &input.name, &mut recorder) {
+        if let Err(e) = read_whole(&input.path, input.kind, &input.name, sink) {
             tracing::error!(path = %input.path.display(), error = %e, "cannot read log file");
-            recorder.read_error(input.kind, &input.path, &e);
+            sink.read_error(input.kind, &input.path, &e);
             failed = true;
         }
     }
-    match args.format {
-        ReportFormat::Prometheus => {
-            let text = encode_text(recorder.registry());
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&text).and_then(|()| out.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(e).context("cannot write the report to stdout");
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    failed
 }

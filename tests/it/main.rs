@@ -9,6 +9,9 @@ mod samples;
 /// `report` over examples/logs against a golden file.
 mod report;
 
+/// `report --format text|json`: the pflogsumm-style summary, golden files and exact counts.
+mod report_summary;
+
 /// The running exporter: appends, partial lines, CRLF, rotation, truncation, HTTP endpoints.
 mod serve;
 
@@ -30,3 +33,6 @@ mod bad_input;
 
 /// `trace`: the story of a message, by ID, address or spool file, in English and Korean.
 mod trace;
+
+/// Property tests for every parser and the line splitter; replays the fuzz corpus.
+mod props;
