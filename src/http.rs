@@ -18,7 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::Registry;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::metrics::{encode_families, encode_text};
@@ -61,17 +61,44 @@ pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
         let port: u16 = port.parse().map_err(|_| {
             anyhow::anyhow!("bad --web.listen-address {address:?}: write host:port or :port")
         })?;
-        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
+        return match listen(SocketAddr::from(([0u16; 8], port))) {
             Ok(l) => Ok(l),
-            Err(_) => TcpListener::bind(SocketAddr::from(([0u8; 4], port)))
-                .await
-                .map_err(fail),
+            Err(_) => listen(SocketAddr::from(([0u8; 4], port))).map_err(fail),
         };
     }
     if !address.contains(':') {
         anyhow::bail!("bad --web.listen-address {address:?}: write host:port or :port");
     }
-    TcpListener::bind(address).await.map_err(fail)
+    let mut last = None;
+    for addr in tokio::net::lookup_host(address).await.map_err(fail)? {
+        match listen(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(fail(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the host resolves to no address",
+        )
+    })))
+}
+
+/// Pending connections the kernel may queue before `accept`: the usual 128 makes a burst of
+/// a few hundred scrapers wait for SYN retransmits (a second or more).
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restart may reuse the port while old connections linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves HTTP on `listeners` until `shutdown` completes, then lets open requests finish
