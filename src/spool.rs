@@ -4,9 +4,9 @@
 //! XMail keeps its queue under `MailRoot/spool`: `local/` (files dropped for LMAIL), `temp/`,
 //! and a two-level tree of numbered directories, each with `mess/` (messages queued),
 //! `rsnd/` (messages waiting for another attempt after a temporary failure), `froz/` (frozen
-//! messages: delivery failed for good and the bounce could not be sent either, or an
-//! administrator froze them) and helper directories (`info/`, `slog/`, `lock/`, `temp/`,
-//! `cust/`) that are not messages. A scan can be slow on a large or remote spool, so it runs
+//! messages: delivery or filtering failed for good and XMail kept the file; unless
+//! `RemoveSpoolErrors` is set, that is every permanent failure, next to its bounce) and
+//! helper directories (`info/`, `slog/`, `lock/`, `temp/`, `cust/`) that are not messages. A scan can be slow on a large or remote spool, so it runs
 //! in its own thread, and a scan that takes longer than the timeout is abandoned and counted.
 
 use std::fs;

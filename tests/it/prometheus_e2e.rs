@@ -1,5 +1,6 @@
 //! End-to-end with a real Prometheus server: the exporter follows a copy of `examples/logs`
-//! (`--tail.from-beginning`), a throw-away Prometheus scrapes it every second and evaluates
+//! (`--tail.from-beginning`) and counts a small spool tree built by the test ([`SPOOL`]), a
+//! throw-away Prometheus scrapes it every second and evaluates
 //! `deploy/prometheus/alerts.yml`, and then every PromQL expression of every dashboard
 //! (panels, template variables, annotations) and every alert rule is sent to Prometheus'
 //! query API, with Grafana's template variables substituted the way Grafana would.
@@ -52,7 +53,34 @@ const SILENT_WHEN_HEALTHY: &[&str] = &[
     "XmailExporterLogTruncated",
     "XmailExporterLagGrowing",
     "XmailExporterMalformedLines",
+    "XmailExporterSpoolScanErrors",
 ];
+
+/// The spool tree the exporter counts (`--xmail.spool-dir`): (directory under the spool,
+/// message files in it). XMail's layout: `local/`, `temp/` and `<n>/<m>/{mess,rsnd,froz}`;
+/// `slog/` and `info/` hold per-message logs and headers, not messages. Counted: queued 3,
+/// retry 2, frozen 1, local 1, temp 0; [`FROZEN_LATER`] more are frozen while Prometheus
+/// watches.
+const SPOOL: &[(&str, usize)] = &[
+    ("local", 1),
+    ("temp", 0),
+    ("0/0/mess", 2),
+    ("0/0/info", 2),
+    ("0/1/rsnd", 2),
+    ("3/7/mess", 1),
+    ("3/7/froz", 1),
+    ("3/7/slog", 1),
+];
+
+/// Messages frozen (in `3/7/froz`) together with the appended log traffic.
+const FROZEN_LATER: usize = 10;
+
+/// Alerts whose expression must return data on this test's data, with the reason: proof
+/// that they read the live metric, not only promtool's synthetic series.
+const FIRING_ON_TEST_DATA: &[(&str, &str)] = &[(
+    "XmailSpoolFrozenGrowing",
+    "FROZEN_LATER (10) messages were frozen while Prometheus watched (its `for:` is not waited for)",
+)];
 
 #[test]
 fn dashboards_and_alerts_work_against_a_real_prometheus() {
@@ -74,19 +102,26 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
     let samples = root().join("examples/logs");
     copy_files(&samples.join("xmail"), &logs.xmail);
     copy_files(&samples.join("webmail"), &logs.webmail);
-    let sample_lines = count_lines(&logs.xmail, &["smtp-", "smail-"]);
+    let sample_lines = count_lines(&logs.xmail, &["smtp-", "smail-", "pop3-"]);
+    let spool = logs.tmp.path().join("spool");
+    build_spool(&spool);
 
     let exporter = Exporter::start(&[
         "--xmail.log-dir",
         logs.xmail.to_str().unwrap(),
         "--webmail.log-dir",
         logs.webmail.to_str().unwrap(),
+        "--xmail.spool-dir",
+        spool.to_str().unwrap(),
+        "--xmail.spool-scan-interval",
+        "250ms",
         "--tail.from-beginning",
         "--tail.poll-interval",
         "250ms",
     ]);
-    exporter.wait_for("the sample logs to be read", |s| {
+    exporter.wait_for("the sample logs to be read and the spool counted", |s| {
         s.sum("xmail_exporter_log_lines_total") >= sample_lines as f64
+            && s.get("xmail_spool_messages", &[("queue", "queued")]) == Some(3.0)
     });
 
     let prom = Prometheus::start(&prometheus_bin, exporter.addr);
@@ -113,6 +148,7 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
     for (sample, next) in [
         ("smtp-202611270000", "smtp-202611280000"),
         ("smail-202611270000", "smail-202611280000"),
+        ("pop3-202611270000", "pop3-202611280000"),
     ] {
         let bytes = std::fs::read(logs.xmail.join(sample)).unwrap();
         appended += bytes.iter().filter(|&&b| b == b'\n').count();
@@ -121,11 +157,20 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
     if let Ok(bytes) = std::fs::read(logs.webmail.join("error-20261127.txt")) {
         crate::util::append(&logs.webmail.join("error-20261128.txt"), &bytes);
     }
+    // A wave of permanent failures: XMail freezes the messages.
+    for i in 0..FROZEN_LATER {
+        let name = format!("179579144{i}.7f3a.1f4c.3b1{i}.mail");
+        std::fs::write(spool.join("3/7/froz").join(name), b"x").unwrap();
+    }
     let target = before + appended as f64;
+    let frozen = (1 + FROZEN_LATER) as f64;
     ctx.wait_until(
-        "Prometheus to see the appended lines",
+        "Prometheus to see the appended lines and the frozen messages",
         Duration::from_secs(30),
-        || ctx.scalar(r#"sum(xmail_exporter_log_lines_total{job="xmail"})"#) >= target,
+        || {
+            ctx.scalar(r#"sum(xmail_exporter_log_lines_total{job="xmail"})"#) >= target
+                && ctx.scalar(r#"sum(xmail_spool_messages{job="xmail", queue="frozen"})"#) == frozen
+        },
     );
     // A few more scrapes, so rate() windows have samples on both sides of the jump.
     std::thread::sleep(Duration::from_secs(3 * SCRAPE_SECONDS));
@@ -220,6 +265,12 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
     // --- Alert rules ---------------------------------------------------------------------
     let rules = alert_rules();
     assert!(rules.len() >= 12, "alerts.yml has {} alerts", rules.len());
+    for (alert, _) in FIRING_ON_TEST_DATA {
+        assert!(
+            rules.iter().any(|(name, _)| name == alert),
+            "FIRING_ON_TEST_DATA names an alert that no longer exists: {alert}"
+        );
+    }
     for (name, expr) in &rules {
         checked += 1;
         match ctx.query(expr) {
@@ -227,7 +278,13 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
             Ok(r) if !r.is_empty() && SILENT_WHEN_HEALTHY.contains(&name.as_str()) => {
                 failures.push(format!("alert {name}: fires on a healthy exporter: {r:?}"))
             }
-            Ok(_) => {}
+            Ok(r) => {
+                if r.is_empty()
+                    && let Some((_, why)) = FIRING_ON_TEST_DATA.iter().find(|(a, _)| a == name)
+                {
+                    failures.push(format!("alert {name}: no data, though {why}"));
+                }
+            }
         }
         // Every selector must match something the exporter exports: an alert over a
         // misspelt metric or label value would never fire.
@@ -319,6 +376,18 @@ const STAT_CHECKS: &[StatCheck] = &[
         "> 0",
     ),
     ("xmail-overview.json", "AUTH failures", |v| v > 0.0, "> 0"),
+    (
+        "xmail-overview.json",
+        "Frozen messages",
+        |v| v == 11.0,
+        "11 (1 + FROZEN_LATER in the test spool)",
+    ),
+    (
+        "xmail-overview.json",
+        "Retry queue",
+        |v| v == 2.0,
+        "2 (the test spool)",
+    ),
     (
         "xmail-exporter-health.json",
         "Exporter",
@@ -675,6 +744,17 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Builds [`SPOOL`] under `dir`.
+fn build_spool(dir: &Path) {
+    for (sub, files) in SPOOL {
+        let d = dir.join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..*files {
+            std::fs::write(d.join(format!("179579133{i}.7f3a.1f4c.3a1{i}.mail")), b"x").unwrap();
+        }
+    }
 }
 
 fn copy_files(from: &Path, to: &Path) {
