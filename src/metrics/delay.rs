@@ -6,9 +6,12 @@
 //! forgotten and counted. It is not saved across restarts: a delivery of a message received
 //! before the exporter started has no delay.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, Opts, Registry};
+use rustc_hash::FxHashMap;
+
+use prometheus::local::LocalHistogram;
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, Opts, Registry};
 
 use crate::parse::smail::DeliveryType;
 
@@ -59,7 +62,8 @@ pub fn smtp_id_key(id: &[u8]) -> Option<u64> {
 /// Received messages by ID, oldest first, within [`JoinLimits`].
 #[derive(Debug, Default)]
 pub struct ReceivedJoin {
-    received: HashMap<u64, i64>,
+    /// Message IDs are XMail's own counters, not chosen by clients: a fast hash is safe.
+    received: FxHashMap<u64, i64>,
     order: VecDeque<(u64, i64)>,
     limits: JoinLimits,
 }
@@ -68,7 +72,7 @@ impl ReceivedJoin {
     /// An empty join.
     pub fn new(limits: JoinLimits) -> ReceivedJoin {
         ReceivedJoin {
-            received: HashMap::new(),
+            received: FxHashMap::default(),
             order: VecDeque::new(),
             limits,
         }
@@ -121,7 +125,7 @@ impl ReceivedJoin {
 /// Pre-resolved delay metric children.
 pub struct DelayMetrics {
     /// Indexed like [`DeliveryType::ALL`].
-    delay: [Histogram; 9],
+    delay: [LocalHistogram; 9],
     /// Messages forgotten because the join was full.
     pub evictions: IntCounter,
 }
@@ -144,7 +148,7 @@ impl DelayMetrics {
         ))?;
         registry.register(Box::new(evictions.clone()))?;
         Ok(DelayMetrics {
-            delay: DeliveryType::ALL.map(|t| vec.with_label_values(&[t.as_str()])),
+            delay: DeliveryType::ALL.map(|t| vec.with_label_values(&[t.as_str()]).local()),
             evictions,
         })
     }
@@ -153,6 +157,11 @@ impl DelayMetrics {
     #[inline]
     pub fn observe(&self, t: DeliveryType, secs: i64) {
         self.delay[t.index()].observe(secs.max(0) as f64);
+    }
+
+    /// Adds the delays observed since the last flush to the exported histograms.
+    pub fn flush(&self) {
+        self.delay.iter().for_each(LocalHistogram::flush);
     }
 }
 

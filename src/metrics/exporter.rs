@@ -1,6 +1,7 @@
 //! The exporter's own metrics: how much of each log was read, how far behind it is, and what
 //! the tailer ran into. Resolved once per log kind.
 
+use prometheus::local::LocalIntCounter;
 use prometheus::{
     Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
@@ -10,7 +11,7 @@ use crate::parse::LogKind;
 /// Pre-resolved exporter metric children, indexed by [`LogKind::index`].
 pub struct ExporterMetrics {
     /// Lines that parsed into an event.
-    pub parsed: [IntCounter; LogKind::COUNT],
+    pub parsed: [LocalIntCounter; LogKind::COUNT],
     /// Lines that did not.
     pub malformed: [IntCounter; LogKind::COUNT],
     /// Bytes of complete lines consumed.
@@ -92,7 +93,7 @@ impl ExporterMetrics {
             &["log"],
         )?;
         Ok(ExporterMetrics {
-            parsed: per_log(|l| lines.with_label_values(&[l, "parsed"])),
+            parsed: per_log(|l| lines.with_label_values(&[l, "parsed"]).local()),
             malformed: per_log(|l| lines.with_label_values(&[l, "malformed"])),
             read_bytes: per_log(|l| bytes.with_label_values(&[l])),
             last_event: per_log(|l| last.with_label_values(&[l])),

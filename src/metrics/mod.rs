@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
+use prometheus::local::LocalIntCounter;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::parse::pop3::parse_pop3;
@@ -240,6 +241,16 @@ impl Recorder {
         }
     }
 
+    /// Publishes the per-line counts added up since the last call (the tailer and `report`
+    /// call it through [`Sink::consumed`] after every read).
+    pub fn flush(&mut self) {
+        let m = &self.metrics;
+        m.smtp.flush();
+        m.smail.flush();
+        m.delay.flush();
+        m.exporter.parsed.iter().for_each(LocalIntCounter::flush);
+    }
+
     /// Changes how long and how many received messages are kept for the delivery delay.
     pub fn with_join_limits(mut self, limits: JoinLimits) -> Recorder {
         self.received = ReceivedJoin::new(limits);
@@ -367,6 +378,7 @@ impl Sink for Recorder {
     }
 
     fn consumed(&mut self, kind: LogKind, bytes: u64) {
+        self.flush();
         self.metrics.exporter.read_bytes[kind.index()].inc_by(bytes);
     }
 
@@ -436,6 +448,7 @@ mod tests {
         for l in lines {
             r.line(&mut ctx, Path::new("test"), l);
         }
+        r.flush();
     }
 
     fn smtp(status: &str) -> Vec<u8> {

@@ -1,13 +1,15 @@
 //! SMAIL deliveries into metrics: one counter child per (type, origin), resolved at start.
 
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::local::LocalIntCounter;
+use prometheus::{IntCounterVec, Opts, Registry};
 
 use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 
 /// Pre-resolved SMAIL metric children.
 pub struct SmailMetrics {
-    /// `[type][origin]`, ordered like [`DeliveryType::ALL`] and [`Origin::ALL`].
-    deliveries: [[IntCounter; 5]; 9],
+    /// `[type][origin]`, ordered like [`DeliveryType::ALL`] and [`Origin::ALL`]; added up
+    /// here and published by [`SmailMetrics::flush`].
+    deliveries: [[LocalIntCounter; 5]; 9],
 }
 
 impl SmailMetrics {
@@ -22,8 +24,9 @@ impl SmailMetrics {
         )?;
         registry.register(Box::new(vec.clone()))?;
         Ok(SmailMetrics {
-            deliveries: DeliveryType::ALL
-                .map(|t| Origin::ALL.map(|o| vec.with_label_values(&[t.as_str(), o.as_str()]))),
+            deliveries: DeliveryType::ALL.map(|t| {
+                Origin::ALL.map(|o| vec.with_label_values(&[t.as_str(), o.as_str()]).local())
+            }),
         })
     }
 
@@ -31,5 +34,13 @@ impl SmailMetrics {
     #[inline]
     pub fn record(&mut self, ev: &SmailEvent<'_>) {
         self.deliveries[ev.delivery.index()][ev.origin().index()].inc();
+    }
+
+    /// Adds the deliveries counted since the last flush to the exported counters.
+    pub fn flush(&self) {
+        self.deliveries
+            .iter()
+            .flatten()
+            .for_each(LocalIntCounter::flush);
     }
 }

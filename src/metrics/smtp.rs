@@ -1,12 +1,12 @@
 //! SMTP events into metrics: which counter a status moves is decided here.
 //!
 //! Every child is resolved when the exporter starts, so a line costs array indexing and
-//! atomic adds. Statuses, DNSBL lists and the like that are not known in advance get their
+//! an add (the known statuses are added up locally and published by [`SmtpMetrics::flush`]
+//! once per read, the rest with atomic adds). Statuses, DNSBL lists and the like that are not known in advance get their
 //! own series up to a cap, then share `other`.
 
-use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-};
+use prometheus::local::{LocalHistogram, LocalIntCounter};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 use super::{BoundedLabels, OTHER};
 use crate::parse::smtp::{SmtpEvent, Source};
@@ -27,10 +27,10 @@ pub fn size_buckets() -> Vec<f64> {
 /// Pre-resolved SMTP metric children.
 pub struct SmtpMetrics {
     /// `[status][source]`, ordered like [`StatusCode::ALL`] and [`Source::ALL`].
-    events: Vec<[IntCounter; 3]>,
+    events: Vec<[LocalIntCounter; 3]>,
     unknown_events: BoundedLabels<[IntCounter; 3]>,
     events_vec: IntCounterVec,
-    size: [Histogram; 3],
+    size: [LocalHistogram; 3],
     dnsbl_vec: IntCounterVec,
     dnsbl: BoundedLabels<IntCounter>,
     auth_failures: [IntCounter; 5],
@@ -80,12 +80,12 @@ impl SmtpMetrics {
         Ok(SmtpMetrics {
             events: StatusCode::ALL
                 .iter()
-                .map(|c| by_source(c.as_str()))
+                .map(|c| by_source(c.as_str()).map(|child| child.local()))
                 .collect(),
             unknown_events: BoundedLabels::new(MAX_UNKNOWN_STATUSES, move || {
                 Source::ALL.map(|s| other_vec.with_label_values(&[OTHER, s.as_str()]))
             }),
-            size: Source::ALL.map(|s| size_vec.with_label_values(&[s.as_str()])),
+            size: Source::ALL.map(|s| size_vec.with_label_values(&[s.as_str()]).local()),
             auth_failures: AuthMechanism::ALL.map(|m| auth_vec.with_label_values(&[m.as_str()])),
             dnsbl: BoundedLabels::new(MAX_DNSBL_LISTS, move || {
                 other_list.with_label_values(&[OTHER])
@@ -124,6 +124,15 @@ impl SmtpMetrics {
         if let Some(m) = ev.status.auth_mechanism {
             self.auth_failures[m as usize].inc();
         }
+    }
+
+    /// Adds the events counted since the last flush to the exported counters.
+    pub fn flush(&self) {
+        self.events
+            .iter()
+            .flatten()
+            .for_each(LocalIntCounter::flush);
+        self.size.iter().for_each(LocalHistogram::flush);
     }
 }
 

@@ -283,7 +283,7 @@ impl FollowedFile {
 
 /// Reads a whole file from the start, once (for `report`). Returns the bytes read.
 pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) -> io::Result<u64> {
-    let mut file = File::open(path)?;
+    let mut file = super::readahead::ReadAhead::new(File::open(path)?)?;
     let mut lines = LineBuf::with_capacity(1 << 20);
     let mut ctx = ParseCtx::for_file(kind, name);
     let mut total = 0;

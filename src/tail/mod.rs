@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod discover;
 pub mod file;
 pub mod lines;
+pub mod readahead;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -48,7 +49,9 @@ pub trait Sink {
     fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]);
     /// A line longer than [`lines::MAX_LINE_BYTES`] was skipped.
     fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64);
-    /// `bytes` of complete lines (LF included) were consumed.
+    /// `bytes` of complete lines (LF included) were consumed. Called after every read that
+    /// handed over lines, under the same checkpoint lock: the counts of those lines must be
+    /// visible to a scrape when it returns.
     fn consumed(&mut self, kind: LogKind, bytes: u64);
     /// A file is followed from now on; `rotation` when it appeared after start-up.
     fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool);
