@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh -- issue 5 benchmark: `xmail_exporter report` vs mtail vs `wc -l`
+# bench/run.sh -- the performance benchmark: `xmail_exporter report` vs mtail vs `wc -l`,
+# then the live-tailing measurements (bench/live.py --quick: latency, idle, load, scrapes,
+# 10 000 old files), exporter and mtail side by side in one run (~3 minutes in all).
 #
 # On one generated set of XMail logs (bench/genlogs.py, fixed seed; 1.5M lines by default,
 # generated once into bench/out/ and reused), time each tool RUNS times and take the median,
@@ -7,9 +9,9 @@
 # manifest (and so with each other), and print the table with the ratios.
 #
 # Usage: bench/run.sh [--runs N] [--mtail-runs N] [--wc-runs N] [--lines N] [--regen] [--non-utf8]
-#                     [--skip-exporter] [--no-build] [--strict-targets]
+#                     [--skip-exporter] [--no-build] [--strict-targets] [--no-live] [--live-full]
 #   --runs N          runs per tool (default 5; median taken)
-#   --mtail-runs N    runs for mtail (default: --runs)
+#   --mtail-runs N    runs for mtail (default 3: each takes ~25 s)
 #   --wc-runs N       runs for wc -l (default 15: it takes ~50 ms, so it needs more samples)
 #   --lines N         lines to generate (default 1500000)
 #   --regen           regenerate bench/out even if a matching set exists
@@ -18,11 +20,14 @@
 #   --skip-exporter   only mtail and wc -l (exit 0 if mtail's counts match)
 #   --no-build        do not run `cargo build --release`
 #   --strict-targets  exit 3 when a target (>= 40x mtail, <= 6x wc -l, RSS < 20 MB) is missed
+#   --no-live         skip bench/live.py
+#   --live-full       bench/live.py with its full windows and samples (~3 min more)
 # Environment: XMAIL_EXPORTER=/path/to/binary overrides target/release/xmail_exporter.
 #
 # Exit status: 0 all counts agree; 1 counts disagree; 2 a tool could not run (e.g. the
-# exporter has no `report` subcommand yet); 3 counts agree but --strict-targets missed.
-# Results: bench/out/results/{summary.txt,*.json,*.prom,*.stderr}.
+# exporter has no `report` subcommand yet); 3 counts agree but --strict-targets missed;
+# 4 a live measurement failed.
+# Results: bench/out/results/{summary.txt,*.json,*.prom,*.stderr}, bench/out/live/latest.*.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,7 +36,9 @@ BENCH=$ROOT/bench
 OUT=$BENCH/out
 RES=$OUT/results
 RUNS=5
-MTAIL_RUNS=
+MTAIL_RUNS=3
+LIVE=1
+LIVE_MODE=--quick
 WC_RUNS=15
 LINES=1500000
 REGEN=0
@@ -51,11 +58,12 @@ while [ $# -gt 0 ]; do
     --skip-exporter) SKIP_EXPORTER=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --strict-targets) STRICT=--targets; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --no-live) LIVE=0; shift ;;
+    --live-full) LIVE_MODE=; shift ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-MTAIL_RUNS=${MTAIL_RUNS:-$RUNS}
 T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -157,11 +165,21 @@ $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(u
   TABLE_RC=0
   python3 "$BENCH/compare.py" table --manifest "$OUT/expected.json" --timings "${TIMINGS[@]}" $STRICT || TABLE_RC=$?
   echo
-  echo "exporter: $EXPORTER_STATUS; total bench time $(( $(date +%s) - T_START )) s"
+  echo "exporter: $EXPORTER_STATUS; report benchmark time $(( $(date +%s) - T_START )) s"
   echo "COUNTS_RC=$COUNTS_RC TABLE_RC=$TABLE_RC" > "$RES/rc"
 } 2>&1 | tee "$RES/summary.txt"
 
+# ---------------------------------------------------------------- 6. live tailing
+LIVE_RC=0
+if [ "$LIVE" = 1 ] && [ "$EXPORTER_STATUS" = ok ]; then
+  echo
+  echo "== live tailing: bench/live.py $LIVE_MODE"
+  python3 "$BENCH/live.py" $LIVE_MODE --exporter "$BIN" || LIVE_RC=$?
+  echo "total bench time $(( $(date +%s) - T_START )) s"
+fi
+
 . "$RES/rc"
+[ "$LIVE_RC" != 0 ] && exit 4
 [ "$COUNTS_RC" != 0 ] && exit 1
 [ "$MTAIL_OK" = 0 ] && exit 2
 case $EXPORTER_STATUS in unavailable|failed) exit 2 ;; esac
