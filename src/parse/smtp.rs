@@ -217,21 +217,7 @@ mod tests {
             "\"",
             "\"\t\"",
         ] {
-            let l = line(&[
-                "mx",
-                "dom",
-                "192.0.2.7",
-                "2026-11-27 10:00:00",
-                helo,
-                "example.co.kr",
-                "a@b.c",
-                "d@example.co.kr",
-                "S1",
-                "RCPT=OK",
-                "",
-                "0",
-                "",
-            ]);
+            let l = rcpt_ok_with_helo(helo);
             let ev = parse_smtp(l.as_bytes()).unwrap_or_else(|e| panic!("{helo:?}: {e}"));
             assert_eq!(ev.helo, helo.as_bytes(), "{helo:?}");
             assert_eq!(ev.peer_ip, b"192.0.2.7");
@@ -241,27 +227,32 @@ mod tests {
         }
     }
 
+    /// A 13-field `RCPT=OK` record with the given HELO.
+    fn rcpt_ok_with_helo(helo: &str) -> String {
+        line(&[
+            "mx",
+            "dom",
+            "192.0.2.7",
+            "2026-11-27 10:00:00",
+            helo,
+            "example.co.kr",
+            "a@b.c",
+            "d@example.co.kr",
+            "S1",
+            "RCPT=OK",
+            "",
+            "0",
+            "",
+        ])
+    }
+
     #[test]
     fn helo_ending_in_quote_tab_is_not_cut() {
         // Found by the property tests: the HELO's `"<TAB>` and its closing quote look like
         // a separator; taken from the left, it cut the HELO to `x` and field 6 became
         // `<TAB>"example.co.kr`.
         for helo in ["x\"\t", "\"\t", "a\"\t\"b\"\t"] {
-            let l = line(&[
-                "mx",
-                "dom",
-                "192.0.2.7",
-                "2026-11-27 10:00:00",
-                helo,
-                "example.co.kr",
-                "a@b.c",
-                "d@example.co.kr",
-                "S1",
-                "RCPT=OK",
-                "",
-                "0",
-                "",
-            ]);
+            let l = rcpt_ok_with_helo(helo);
             let ev = parse_smtp(l.as_bytes()).unwrap_or_else(|e| panic!("{helo:?}: {e}"));
             assert_eq!(ev.helo, helo.as_bytes(), "{helo:?}");
             assert_eq!(ev.dest_domain, b"example.co.kr", "{helo:?}");

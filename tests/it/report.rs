@@ -5,21 +5,12 @@
 
 use std::process::Command;
 
-use crate::util::{Scrape, exporter_bin, promtool_check_metrics, root};
+use crate::util::{Scrape, exporter_bin, promtool_check_metrics, root, run_exporter};
 
 fn report(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(exporter_bin())
-        .current_dir(root())
-        .arg("report")
-        .args(["--config", "tests/fixtures/seoul.yml"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["report", "--config", "tests/fixtures/seoul.yml"];
+    all.extend_from_slice(args);
+    run_exporter(&all)
 }
 
 /// The build info line changes with every commit: pin it.

@@ -4,40 +4,20 @@
 //! `UPDATE_GOLDEN=1` rewrites the golden files after an intended change; review the diff.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
-use crate::util::{exporter_bin, root};
+use crate::util::{assert_golden, root, run_exporter};
 
 fn report(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(exporter_bin())
-        .current_dir(root())
-        .arg("report")
-        .args(["--config", "tests/fixtures/seoul.yml"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["report", "--config", "tests/fixtures/seoul.yml"];
+    all.extend_from_slice(args);
+    run_exporter(&all)
 }
 
 fn golden(name: &str, args: &[&str]) -> String {
     let (ok, out, err) = report(args);
     assert!(ok, "report {args:?} failed: {err}");
     let path = root().join("tests/fixtures/report").join(name);
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &out).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} (create with UPDATE_GOLDEN=1)", path.display()));
-    assert!(
-        out == want,
-        "report {args:?} differs from {}:\n--- want\n{want}\n--- got\n{out}",
-        path.display()
-    );
+    assert_golden(&path, &out, &format!("report {args:?}"));
     out
 }
 

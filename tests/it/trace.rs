@@ -2,38 +2,20 @@
 //! files. `UPDATE_GOLDEN=1` rewrites them after an intended change; review the diff.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use crate::util::{exporter_bin, root};
+use crate::util::{assert_golden, root, run_exporter};
 
 fn trace(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(exporter_bin())
-        .current_dir(root())
-        .args(["trace", "--xmail.log-dir", "examples/logs/xmail"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["trace", "--xmail.log-dir", "examples/logs/xmail"];
+    all.extend_from_slice(args);
+    run_exporter(&all)
 }
 
 fn golden(name: &str, args: &[&str]) {
     let (ok, out, err) = trace(args);
     assert!(ok, "trace {args:?} failed: {err}");
     let path = root().join("tests/fixtures/trace").join(name);
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::write(&path, &out).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} (create with UPDATE_GOLDEN=1)", path.display()));
-    assert!(
-        out == want,
-        "trace {args:?} differs from {}:\n--- want\n{want}\n--- got\n{out}",
-        path.display()
-    );
+    assert_golden(&path, &out, &format!("trace {args:?}"));
 }
 
 #[test]

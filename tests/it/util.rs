@@ -18,6 +18,35 @@ pub fn exporter_bin() -> &'static str {
 }
 
 /// The project root.
+/// Runs the exporter binary from the repository root with `args`: (success, stdout, stderr).
+pub fn run_exporter(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(exporter_bin())
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Compares `got` with the golden file `path`; `UPDATE_GOLDEN=1` rewrites it instead.
+pub fn assert_golden(path: &Path, got: &str, what: &str) {
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, got).unwrap();
+    }
+    let want = fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{} (create with UPDATE_GOLDEN=1)", path.display()));
+    assert!(
+        got == want,
+        "{what} differs from {}:\n--- want\n{want}\n--- got\n{got}",
+        path.display()
+    );
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
