@@ -483,3 +483,80 @@ fn the_spool_is_counted() {
     });
     assert_eq!(ex.get("/-/ready").0, 200);
 }
+
+/// The README's metrics table is the public contract: every `xmail_*` family a fully
+/// configured exporter serves (spool counted, per-domain counters on) is listed there with
+/// its type, and the table lists nothing the exporter does not serve.
+#[test]
+fn readme_metrics_table_matches_what_is_served() {
+    let logs = TempLogs::new();
+    let spool = logs.tmp.path().join("spool");
+    std::fs::create_dir_all(spool.join("0/0/mess")).unwrap();
+    let config = root().join("tests/fixtures/seoul-domains.yml");
+    let ex = Exporter::start(&[
+        "--xmail.log-dir",
+        logs.xmail.to_str().unwrap(),
+        "--webmail.log-dir",
+        logs.webmail.to_str().unwrap(),
+        "--xmail.spool-dir",
+        spool.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    wait_ready(&ex);
+    // DNSBL lists are not known in advance: the family appears with the first hit.
+    logs.append(
+        "smtp-202611270000",
+        &smtp_line(
+            "203.0.113.9",
+            "2026-11-27 10:00:00",
+            "",
+            "SNDRIP=EIPMAP (zen.spamhaus.org.)",
+            "",
+            0,
+        ),
+    );
+    let s = ex.wait_for("the DNSBL hit and the spool count", |s| {
+        s.get(
+            "xmail_smtp_dnsbl_rejections_total",
+            &[("list", "zen.spamhaus.org.")],
+        ) == Some(1.0)
+            && s.get("xmail_spool_messages", &[("queue", "queued")])
+                .is_some()
+    });
+    let served: std::collections::BTreeMap<String, String> = s
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| name.starts_with("xmail_"))
+        .map(|(name, ty)| (name.to_string(), ty.to_string()))
+        .collect();
+
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Metrics")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a Metrics section");
+    let mut documented = std::collections::BTreeMap::new();
+    for row in section.lines().filter(|l| l.starts_with("| `xmail_")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        // A gauge (1) is a gauge; "histogram, buckets ..." is a histogram.
+        let ty = cells[1]
+            .split([',', ' '])
+            .next()
+            .unwrap()
+            .trim_start_matches("| ")
+            .to_string();
+        for name in cells[0].split(", ") {
+            let name = name.trim_start_matches("| ").trim_matches('`');
+            documented.insert(name.to_string(), ty.clone());
+        }
+    }
+    assert!(documented.len() >= 20, "table not found: {documented:?}");
+    assert_eq!(
+        documented, served,
+        "README metrics table (left) and /metrics (right) differ"
+    );
+}
