@@ -24,12 +24,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::tz::TimeZone;
 
 use xmail_exporter::metrics::{Metrics, MetricsOptions, Recorder};
+use xmail_exporter::parse::LogKind;
 use xmail_exporter::parse::smail::parse_smail;
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::webmail::{Classifier, parse_webmail};
-use xmail_exporter::parse::{LogKind, ParseCtx};
-use xmail_exporter::tail::Sink;
-use xmail_exporter::tail::lines::{Line, LineBuf};
+use xmail_exporter::tail::file::read_stream;
+use xmail_exporter::tail::lines::LineBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -179,27 +179,11 @@ fn stream(rel: &str) -> Stream {
     }
 }
 
-/// What `tail::file::read_whole` does for one file, from memory: returns the bytes consumed.
+/// What `tail::file::read_whole` does for one file, from memory: returns the bytes read.
 fn feed(s: &Stream, buf: &mut LineBuf, rec: &mut Recorder) -> u64 {
     buf.clear();
-    let mut ctx = ParseCtx::for_file(s.kind, &s.name);
-    let mut reader: &[u8] = &s.data;
-    let mut total = 0;
-    loop {
-        let fill = buf
-            .read_from(&mut reader, |line| match line {
-                Line::Complete(l) => rec.line(&mut ctx, &s.path, l),
-                Line::TooLong(n) => rec.line_too_long(&mut ctx, &s.path, n),
-            })
-            .expect("reading from memory cannot fail");
-        if fill.consumed > 0 {
-            rec.consumed(s.kind, fill.consumed);
-            total += fill.consumed;
-        }
-        if fill.read == 0 {
-            return total;
-        }
-    }
+    read_stream(&s.data[..], buf, &s.path, s.kind, &s.name, rec)
+        .expect("reading from memory cannot fail")
 }
 
 fn line_path(c: &mut Criterion) {

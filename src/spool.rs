@@ -6,8 +6,9 @@
 //! `rsnd/` (messages waiting for another attempt after a temporary failure), `froz/` (frozen
 //! messages: delivery or filtering failed for good and XMail kept the file; unless
 //! `RemoveSpoolErrors` is set, that is every permanent failure, next to its bounce) and
-//! helper directories (`info/`, `slog/`, `lock/`, `temp/`, `cust/`) that are not messages. A scan can be slow on a large or remote spool, so it runs
-//! in its own thread, and a scan that takes longer than the timeout is abandoned and counted.
+//! helper directories (`info/`, `slog/`, `lock/`, `temp/`, `cust/`) that are not messages.
+//! A scan can be slow on a large or remote spool, so it runs in its own thread, and a scan
+//! that takes longer than the timeout is abandoned and counted.
 
 use std::fs;
 use std::io;

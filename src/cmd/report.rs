@@ -66,7 +66,7 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 /// Runs the report. Exits with failure when a path could not be read (after printing what
 /// the others gave).
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
-    let output = match args.format {
+    let (text, failed) = match args.format {
         ReportFormat::Prometheus => {
             let metrics = Metrics::new(
                 &settings.classifier,
@@ -99,7 +99,6 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
             (text.into_bytes(), failed)
         }
     };
-    let (text, failed) = output;
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(&text).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe

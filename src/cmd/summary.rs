@@ -63,12 +63,12 @@ use serde::Serialize;
 
 use crate::explain::{self, Lang};
 use crate::parse::pop3::{LoginResult, parse_pop3};
-use crate::parse::smail::{DeliveryType, Origin, parse_smail};
+use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 use crate::parse::smtp::{Source, parse_smtp};
 use crate::parse::status::{AuthMechanism, Status, StatusCode};
 use crate::parse::time::{LocalTime, TimeConverter};
 use crate::parse::webmail::{Classifier, parse_webmail};
-use crate::parse::{LogKind, ParseCtx, ParseError, fields};
+use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 
 /// Lines of one `X` ID further apart than this belong to different bounces (XMail's message
@@ -270,8 +270,7 @@ impl Summary {
                     }
                     StatusCode::AuthFailed => {
                         let m = ev.status.auth_mechanism.unwrap_or(AuthMechanism::Other);
-                        let i = AuthMechanism::ALL.iter().position(|x| *x == m).unwrap_or(0);
-                        self.auth[i] += 1;
+                        self.auth[m as usize] += 1;
                     }
                     // The transaction ended without a message.
                     StatusCode::PredataFilter
@@ -310,20 +309,7 @@ impl Summary {
         }
     }
 
-    fn smail(&mut self, ctx: &mut ParseCtx, line: &[u8]) -> Result<(), ParseError> {
-        if ctx.smail_continues && line.first() != Some(&b'"') {
-            // The rest of a remote reply that spans lines: part of the record before.
-            ctx.smail_continues = !fields::trim_cr(line).ends_with(b"\"");
-            return Ok(());
-        }
-        let ev = match parse_smail(line) {
-            Ok(ev) => ev,
-            Err(e) => {
-                ctx.smail_continues = false;
-                return Err(e);
-            }
-        };
-        ctx.smail_continues = ev.continues;
+    fn smail(&mut self, ev: &SmailEvent<'_>) {
         self.seen(ev.time);
         self.smail_types[ev.delivery.index()] += 1;
         if is_delivery(ev.delivery) {
@@ -354,7 +340,6 @@ impl Summary {
                     .or_default() += 1;
             }
         }
-        Ok(())
     }
 
     fn webmail(&mut self, line: &[u8]) -> Result<(), ParseError> {
@@ -588,13 +573,11 @@ impl Sink for Summary {
         let kind = ctx.kind;
         let result = match kind {
             LogKind::Smtp => self.smtp(line),
-            LogKind::Smail => {
-                let continuation = ctx.smail_continues && line.first() != Some(&b'"');
-                match self.smail(ctx, line) {
-                    Ok(()) if continuation => return,
-                    r => r,
-                }
-            }
+            // `None`: the rest of a remote reply that spans lines, part of the record before.
+            LogKind::Smail => match ctx.smail(line) {
+                None => return,
+                Some(parsed) => parsed.map(|ev| self.smail(&ev)),
+            },
             LogKind::Webmail => match self.webmail(line) {
                 Err(ParseError::Empty) => return,
                 r => r,

@@ -24,7 +24,6 @@ use prometheus::local::LocalIntCounter;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::parse::pop3::parse_pop3;
-use crate::parse::smail::parse_smail;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::TimeConverter;
@@ -243,7 +242,7 @@ impl Recorder {
 
     /// Publishes the per-line counts added up since the last call (the tailer and `report`
     /// call it through [`Sink::consumed`] after every read).
-    pub fn flush(&mut self) {
+    pub fn flush(&self) {
         let m = &self.metrics;
         m.smtp.flush();
         m.smail.flush();
@@ -318,14 +317,12 @@ impl Sink for Recorder {
                 Err(e) => self.malformed(kind, path, e, line),
             },
             LogKind::Smail => {
-                if ctx.smail_continues && line.first() != Some(&b'"') {
-                    // The rest of a remote reply that spans lines: part of the record before.
-                    ctx.smail_continues = !crate::parse::fields::trim_cr(line).ends_with(b"\"");
+                // `None`: the rest of a remote reply that spans lines, part of the record before.
+                let Some(parsed) = ctx.smail(line) else {
                     return;
-                }
-                match parse_smail(line) {
+                };
+                match parsed {
                     Ok(ev) => {
-                        ctx.smail_continues = ev.continues;
                         self.metrics.smail.record(&ev);
                         self.metrics.domains.record_smail(&ev);
                         self.metrics.exporter.parsed[kind.index()].inc();
@@ -337,10 +334,7 @@ impl Sink for Recorder {
                             self.metrics.delay.observe(ev.delivery, t - received);
                         }
                     }
-                    Err(e) => {
-                        ctx.smail_continues = false;
-                        self.malformed(kind, path, e, line)
-                    }
+                    Err(e) => self.malformed(kind, path, e, line),
                 }
             }
             LogKind::Webmail => match parse_webmail(line, &self.classifier) {

@@ -2,8 +2,8 @@
 //!
 //! Every child is resolved when the exporter starts, so a line costs array indexing and
 //! an add (the known statuses are added up locally and published by [`SmtpMetrics::flush`]
-//! once per read, the rest with atomic adds). Statuses, DNSBL lists and the like that are not known in advance get their
-//! own series up to a cap, then share `other`.
+//! once per read, the rest with atomic adds). Statuses, DNSBL lists and the like that are
+//! not known in advance get their own series up to a cap, then share `other`.
 
 use prometheus::local::{LocalHistogram, LocalIntCounter};
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};

@@ -14,6 +14,7 @@ pub mod webmail;
 
 use std::fmt;
 
+use smail::{SmailEvent, parse_smail};
 use time::LocalTime;
 
 /// The log families the exporter reads.
@@ -121,6 +122,18 @@ impl ParseCtx {
             smail_continues: false,
             file_date,
         }
+    }
+
+    /// Parses one line of an SMAIL file, or returns `None` for a line that continues the
+    /// previous record's remote reply (XMail writes a reply's CRLF as is).
+    pub fn smail<'a>(&mut self, line: &'a [u8]) -> Option<Result<SmailEvent<'a>, ParseError>> {
+        if self.smail_continues && line.first() != Some(&b'"') {
+            self.smail_continues = !fields::trim_cr(line).ends_with(b"\"");
+            return None;
+        }
+        let parsed = parse_smail(line);
+        self.smail_continues = parsed.as_ref().is_ok_and(|ev| ev.continues);
+        Some(parsed)
     }
 }
 

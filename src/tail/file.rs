@@ -5,7 +5,7 @@
 //! [`super::Tailer`].
 
 use std::fs::{File, Metadata};
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -283,12 +283,25 @@ impl FollowedFile {
 
 /// Reads a whole file from the start, once (for `report`). Returns the bytes read.
 pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) -> io::Result<u64> {
-    let mut file = super::readahead::ReadAhead::new(File::open(path)?)?;
+    let file = super::readahead::ReadAhead::new(File::open(path)?)?;
     let mut lines = LineBuf::with_capacity(1 << 20);
+    read_stream(file, &mut lines, path, kind, name, sink)
+}
+
+/// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the
+/// content of the log file `path` named `name`. Returns the bytes read.
+pub fn read_stream(
+    mut reader: impl Read,
+    lines: &mut LineBuf,
+    path: &Path,
+    kind: LogKind,
+    name: &str,
+    sink: &mut impl Sink,
+) -> io::Result<u64> {
     let mut ctx = ParseCtx::for_file(kind, name);
     let mut total = 0;
     loop {
-        let fill = lines.read_from(&mut file, |line| match line {
+        let fill = lines.read_from(&mut reader, |line| match line {
             Line::Complete(l) => sink.line(&mut ctx, path, l),
             Line::TooLong(n) => sink.line_too_long(&mut ctx, path, n),
         })?;

@@ -64,7 +64,12 @@ impl Read for ReadAhead {
             if self.done {
                 return Ok(0);
             }
-            let next = self.chunks.recv().unwrap_or_else(|_| Ok(Vec::new()))?;
+            // The thread ends after the last chunk or an error, so a closed channel here
+            // means it died: not an end of file.
+            let next = self
+                .chunks
+                .recv()
+                .map_err(|_| io::Error::other("the read-ahead thread stopped"))??;
             if next.is_empty() {
                 self.done = true;
             }
