@@ -13,7 +13,7 @@ Metric names checked (the exporter's public contract, issue 2; bench/xmail.mtail
 same names):
   xmail_exporter_log_lines_total{log,result}      log in smtp|smail|webmail, parsed|malformed
   xmail_smtp_events_total{status,source}
-  xmail_smtp_dnsbl_rejections_total{list}
+  xmail_smtp_dnsbl_refusals_total{list}
   xmail_smtp_auth_failures_total{mechanism}
   xmail_smtp_message_size_bytes_bucket{source,le} / _sum{source} / _count{source}
   xmail_smail_deliveries_total{type,origin}
@@ -92,7 +92,7 @@ def expected_series(man):
         for src, n in by_src.items():
             put("xmail_smtp_events_total", n, status=status, source=src)
     for lst, n in man["dnsbl_rejections"].items():
-        put("xmail_smtp_dnsbl_rejections_total", n, list=lst)
+        put("xmail_smtp_dnsbl_refusals_total", n, list=lst)
     for mech, n in man["auth_failures"].items():
         put("xmail_smtp_auth_failures_total", n, mechanism=mech)
     for src, h in man["message_size_bytes"].items():
@@ -105,7 +105,7 @@ def expected_series(man):
             put("xmail_smail_deliveries_total", n, type=typ, origin=origin)
     # make sure every family exists even when all its values are 0
     for fam in ("xmail_exporter_log_lines_total", "xmail_smtp_events_total",
-                "xmail_smtp_dnsbl_rejections_total", "xmail_smtp_auth_failures_total",
+                "xmail_smtp_dnsbl_refusals_total", "xmail_smtp_auth_failures_total",
                 "xmail_smtp_message_size_bytes_bucket", "xmail_smtp_message_size_bytes_count",
                 "xmail_smtp_message_size_bytes_sum", "xmail_smail_deliveries_total"):
         e.setdefault(fam, {})

@@ -757,7 +757,7 @@ def main():
         "log_bytes": log_bytes,          # xmail_exporter_log_read_bytes_total{log}
         "smtp_events": events,           # xmail_smtp_events_total{status,source}
         "smtp_raw_status": dict(sorted(raw.items())),
-        "dnsbl_rejections": dnsbl,       # xmail_smtp_dnsbl_rejections_total{list}
+        "dnsbl_rejections": dnsbl,       # xmail_smtp_dnsbl_refusals_total{list}
         "auth_failures": auth,           # xmail_smtp_auth_failures_total{mechanism}
         "message_size_bytes": hist,      # xmail_smtp_message_size_bytes{source}
         "smail_deliveries": deliveries,  # xmail_smail_deliveries_total{type,origin}

@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`parse`]: pure parsers, bytes of one line in, a typed event out ([`parse::status`] is
-//!   where an SMTP status code gets its meaning);
+//!   the status table: each SMTP status and its refusal stage);
+//! - [`meaning`]: the one place an event becomes received, delivered, bounced or refused,
+//!   read by the metrics, `report` and `trace` alike;
 //! - [`tail`]: follows log directories through XMail's time-named files, truncations and
 //!   late lines, and hands complete lines to a [`tail::Sink`];
 //! - [`metrics`]: every exported metric, declared once, and the [`metrics::Recorder`] sink
@@ -22,6 +24,7 @@ pub mod config;
 pub mod explain;
 pub mod http;
 pub mod logging;
+pub mod meaning;
 pub mod metrics;
 pub mod parse;
 pub mod spool;

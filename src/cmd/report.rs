@@ -78,8 +78,10 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
             .context("cannot register metrics")?;
             let mut recorder =
                 Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
-                    .with_join_limits(settings.join_limits);
+                    .with_join_limits(settings.join_limits)
+                    .one_shot();
             let failed = read_all(&args.paths, &mut recorder);
+            recorder.finish();
             (encode_text(recorder.registry()), failed)
         }
         // The summary parses lines itself: no metrics are registered.

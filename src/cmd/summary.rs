@@ -6,27 +6,24 @@
 //!
 //! # What is counted
 //!
-//! - **received**: one per SMTP `RECV=OK` line (`RCV=OK` in Nmail-era builds). XMail writes
-//!   exactly one per accepted message, whatever the number of recipients. Its bytes are the
-//!   line's size field (DATA bytes as received, without the headers XMail adds).
-//! - **recipients accepted**: one per `RCPT=OK` line.
-//! - **delivered**: one per SMAIL line of type `LOCAL`, `SMTP`, `FWD` or `RLYS`: a copy that
-//!   reached a local mailbox or was accepted by another server. Every origin counts (`S`
-//!   messages, local `L` drops, `P` POP3-sync messages and `X` bounces), and a redirect copy
-//!   is a delivery of its own. `FILTER` (a filter ran; it says nothing about delivery),
-//!   `EXTRN` (a program ran, usually an autoresponder next to a `LOCAL` line, which would
-//!   count a delivery twice), `REDIR` and `LREDIR` (a copy was queued; its own `LOCAL` or
-//!   `SMTP` line counts when it is delivered) are not deliveries: the SMAIL table shows them.
+//! Received, delivered, bounced and refused mean what [`crate::meaning`] says, the same as
+//! the `xmail_mail_*` metrics and the dashboards' headline stats:
+//!
+//! - **received**: one per SMTP `RECV=OK` line (`RCV=OK` in Nmail-era builds). Its bytes are
+//!   the line's size field (DATA bytes as received, without the headers XMail adds).
+//! - **recipients accepted / refused**: `RCPT=OK` / `RCPT=E…` lines (per-recipient decisions).
+//! - **delivered**: one per SMAIL line of type `LOCAL`, `SMTP`, `FWD` or `RLYS`, every origin
+//!   (`S`, `L`, `P` and `X` messages; a redirect copy is a delivery of its own). `FILTER`,
+//!   `EXTRN`, `REDIR` and `LREDIR` records are listed by type, not counted as deliveries.
 //!   XMail writes no line for a failed delivery, so there is no "deferred".
-//! - **bounced**: one per `X` message (a notification XMail generated after a permanent
-//!   failure), counted at its first SMAIL line, whose recipient is the original sender. The
-//!   redirect copies of a bounce keep its ID and are not counted again; an ID seen again
-//!   more than three days later (XMail's counter started again) is a new bounce.
-//! - **rejected**: one per SMTP line whose status is not `OK` (`RECV=OK`, `RCPT=OK`): refused
-//!   connections, senders and recipients, filtered messages, failed AUTH, dropped sessions,
-//!   refused VRFY and ETRN. A refused recipient of a message that was still received counts
-//!   too. The DNSBL and AUTH tables split `SNDRIP=EIPMAP` and `AUTH=EFAIL` further.
-//! - **webmail errors**: one per non-blank line of `error-YYYYMMDD.txt`, by category.
+//! - **bounced**: one per `X` message (XMail's notification), at its first SMAIL line; the
+//!   postmaster's notices to itself are counted apart (`postmaster_notices`).
+//! - **refused**: one per SMTP line whose status is neither `RECV=OK` nor `RCPT=OK`, by stage
+//!   (`connection`, `sender`, `recipient`, `data`, `auth`, `other`); the legacy pair
+//!   `DATA=EFILTER` + `RCPT=EFILTER` counts once. The DNSBL and AUTH tables split
+//!   `SNDRIP=EIPMAP` and `AUTH=EFAIL` further.
+//! - **webmail errors**: one per error of `error-YYYYMMDD.txt`, by category (the lines of a
+//!   PHP stack trace belong to the error before them).
 //! - **POP3 logins**: one per line of `pop3-*`, by result.
 //!
 //! Times are the local times XMail writes; webmail lines stamped in UTC are moved to the
@@ -38,15 +35,17 @@
 //!
 //! One object: `period` (`first`, `last`: `"YYYY-MM-DD HH:MM:SS"` or null; `timezone`),
 //! `lines` (per log: `parsed`, `malformed`), `read_errors`, `totals` (`received`,
-//! `received_bytes`, `recipients_accepted`, `delivered`, `bounced`, `rejected`,
-//! `auth_failures`, `dnsbl_rejections`, `webmail_errors`, `pop3_logins`),
+//! `received_bytes`, `recipients_accepted`, `recipients_refused`, `delivered`, `bounced`,
+//! `postmaster_notices`, `refused`, `auth_failures`, `dnsbl_refusals`, `webmail_errors`,
+//! `pop3_logins`), `refused_by_stage` (`connection`, `sender`, `recipient`, `data`, `auth`,
+//! `other`),
 //! `received_by_source`, `delivered_by_origin`, `pop3_logins` (`ok`, `failed`, `unknown`),
 //! `smail_lines_by_type` (`type`, `lines`, `delivery`), `per_hour` (24 entries: `hour`,
-//! `received`, `delivered`, `bounced`, `rejected`), `per_day` (the same by `date`),
+//! `received`, `delivered`, `bounced`, `refused`), `per_day` (the same by `date`),
 //! `top_senders` (`sender`, `messages`, `bytes`), `top_recipient_domains` (`domain`,
 //! `deliveries`), `largest_messages` (`size`, `time`, `message_id`, `sender`, `recipient`:
-//! the last recipient, `recipients`: how many were accepted), `rejections` (`status`,
-//! `count`, `title`), `dnsbl_lists` (`list`, `count`; `""` for the unnamed list of old
+//! the last recipient, `recipients`: how many were accepted), `refusals` (`status`,
+//! `stage`, `count`, `title`), `dnsbl_lists` (`list`, `count`; `""` for the unnamed list of old
 //! builds), `auth_failures` (`mechanism`, `count`), `bounces_by_recipient` (`recipient`,
 //! `bounces`), `webmail_errors` (`category`, `count`) and `top` (the limit used). Lists hold
 //! only entries above zero, largest first (ties by name); the `top_*`, `largest_messages`,
@@ -62,28 +61,17 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::explain::{self, Lang};
+use crate::meaning::{Meaning, Notice, Recipient, is_delivery};
 use crate::parse::pop3::{LoginResult, parse_pop3};
 use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 use crate::parse::smtp::{Source, parse_smtp};
-use crate::parse::status::{AuthMechanism, Status, StatusCode};
+use crate::parse::status::{AuthMechanism, Stage, Status, StatusCode};
 use crate::parse::time::{LocalTime, TimeConverter};
 use crate::parse::webmail::{Classifier, parse_webmail};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 
-/// Lines of one `X` ID further apart than this belong to different bounces (XMail's message
-/// counter can start again).
-const SAME_BOUNCE_WINDOW_SECS: i64 = 3 * 86_400;
-
-/// `true` for the SMAIL types that are a delivery (see the module documentation).
-pub fn is_delivery(t: DeliveryType) -> bool {
-    matches!(
-        t,
-        DeliveryType::Local | DeliveryType::Smtp | DeliveryType::Fwd | DeliveryType::Rlys
-    )
-}
-
-/// Received, delivered, bounced and rejected in one hour or day.
+/// Received, delivered, bounced and refused in one hour or day.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Traffic {
     /// `RECV=OK` lines.
@@ -92,13 +80,13 @@ pub struct Traffic {
     pub delivered: u64,
     /// Bounces.
     pub bounced: u64,
-    /// Non-OK SMTP lines.
-    pub rejected: u64,
+    /// Refusals.
+    pub refused: u64,
 }
 
 impl Traffic {
     fn any(&self) -> bool {
-        self.received + self.delivered + self.bounced + self.rejected > 0
+        self.received + self.delivered + self.bounced + self.refused > 0
     }
 }
 
@@ -130,15 +118,17 @@ pub struct Summary {
     received_bytes: u64,
     by_source: [u64; Source::ALL.len()],
     recipients_accepted: u64,
+    recipients_refused: u64,
     smail_types: [u64; DeliveryType::ALL.len()],
     delivered_by_origin: [u64; Origin::ALL.len()],
-    rejected: u64,
-    rejections: BTreeMap<String, (Option<StatusCode>, u64)>,
+    refused: u64,
+    refused_by_stage: [u64; Stage::ALL.len()],
+    refusals: BTreeMap<String, (Option<StatusCode>, Stage, u64)>,
     dnsbl: HashMap<String, u64>,
     auth: [u64; AuthMechanism::ALL.len()],
     bounced: u64,
-    /// `X` ID -> Unix time of its last line.
-    bounce_ids: HashMap<String, Option<i64>>,
+    postmaster_notices: u64,
+    meaning: Meaning,
     bounce_recipients: HashMap<String, u64>,
     hours: [Traffic; 24],
     days: BTreeMap<(i16, i8, i8), Traffic>,
@@ -199,14 +189,17 @@ impl Summary {
             received_bytes: 0,
             by_source: [0; Source::ALL.len()],
             recipients_accepted: 0,
+            recipients_refused: 0,
             smail_types: [0; DeliveryType::ALL.len()],
             delivered_by_origin: [0; Origin::ALL.len()],
-            rejected: 0,
-            rejections: BTreeMap::new(),
+            refused: 0,
+            refused_by_stage: [0; Stage::ALL.len()],
+            refusals: BTreeMap::new(),
             dnsbl: HashMap::new(),
             auth: [0; AuthMechanism::ALL.len()],
             bounced: 0,
-            bounce_ids: HashMap::new(),
+            postmaster_notices: 0,
+            meaning: Meaning::new(),
             bounce_recipients: HashMap::new(),
             hours: [Traffic::default(); 24],
             days: BTreeMap::new(),
@@ -233,68 +226,66 @@ impl Summary {
     fn smtp(&mut self, line: &[u8]) -> Result<(), ParseError> {
         let ev = parse_smtp(line)?;
         self.seen(ev.time);
+        let meaning = self.meaning.smtp(&ev);
         let id = text(ev.message_id);
-        match ev.status.status {
-            Status::Known(StatusCode::RecvOk) => {
-                self.received += 1;
-                self.received_bytes += ev.size;
-                self.by_source[ev.source().index()] += 1;
-                self.traffic(ev.time, |t| t.received += 1);
-                let sender = address(ev.sender);
-                let s = self.senders.entry(sender.clone()).or_default();
-                s.0 += 1;
-                s.1 += ev.size;
-                let recipients = self.pending_rcpts.remove(&id).unwrap_or(0);
-                self.keep_large(Received {
-                    size: ev.size,
-                    time: ev.time,
-                    id,
-                    sender,
-                    recipient: address(ev.recipient),
-                    recipients,
-                });
-            }
-            Status::Known(StatusCode::RcptOk) => {
+        match meaning.recipient {
+            Some(Recipient::Accepted) => {
                 self.recipients_accepted += 1;
                 if !id.is_empty() {
-                    *self.pending_rcpts.entry(id).or_default() += 1;
+                    *self.pending_rcpts.entry(id.clone()).or_default() += 1;
                 }
             }
-            Status::Known(code) => {
-                let key = code.as_str().to_string();
-                self.reject(ev.time, key, Some(code));
-                match code {
-                    StatusCode::SenderIpDnsbl => {
-                        let list = ev.status.dnsbl_list.map(text).unwrap_or_default();
-                        *self.dnsbl.entry(list).or_default() += 1;
-                    }
-                    StatusCode::AuthFailed => {
-                        let m = ev.status.auth_mechanism.unwrap_or(AuthMechanism::Other);
-                        self.auth[m as usize] += 1;
-                    }
-                    // The transaction ended without a message.
-                    StatusCode::PredataFilter
-                    | StatusCode::PostdataFilter
-                    | StatusCode::DataFilter => {
-                        self.pending_rcpts.remove(&id);
-                    }
-                    _ => {}
-                }
+            Some(Recipient::Refused) => self.recipients_refused += 1,
+            None => {}
+        }
+        if meaning.received {
+            self.received += 1;
+            self.received_bytes += ev.size;
+            self.by_source[ev.source().index()] += 1;
+            self.traffic(ev.time, |t| t.received += 1);
+            let sender = address(ev.sender);
+            let s = self.senders.entry(sender.clone()).or_default();
+            s.0 += 1;
+            s.1 += ev.size;
+            let recipients = self.pending_rcpts.remove(&id).unwrap_or(0);
+            self.keep_large(Received {
+                size: ev.size,
+                time: ev.time,
+                id,
+                sender,
+                recipient: address(ev.recipient),
+                recipients,
+            });
+            return Ok(());
+        }
+        if let Some(stage) = meaning.refused {
+            let (key, code) = match ev.status.status {
+                Status::Known(code) => (code.as_str().to_string(), Some(code)),
+                Status::Unknown(raw) => (text(raw), None),
+            };
+            self.refused += 1;
+            self.refused_by_stage[stage.index()] += 1;
+            self.traffic(ev.time, |t| t.refused += 1);
+            self.refusals.entry(key).or_insert((code, stage, 0)).2 += 1;
+        }
+        match ev.status.status {
+            Status::Known(StatusCode::SenderIpDnsbl) => {
+                let list = ev.status.dnsbl_list.map(text).unwrap_or_default();
+                *self.dnsbl.entry(list).or_default() += 1;
             }
-            Status::Unknown(raw) => {
-                let ok = raw.split(|&b| b == b'=').nth(1) == Some(b"OK");
-                if !ok {
-                    self.reject(ev.time, text(raw), None);
-                }
+            Status::Known(StatusCode::AuthFailed) => {
+                let m = ev.status.auth_mechanism.unwrap_or(AuthMechanism::Other);
+                self.auth[m as usize] += 1;
             }
+            // The transaction ended without a message.
+            Status::Known(
+                StatusCode::PredataFilter | StatusCode::PostdataFilter | StatusCode::DataFilter,
+            ) => {
+                self.pending_rcpts.remove(&id);
+            }
+            _ => {}
         }
         Ok(())
-    }
-
-    fn reject(&mut self, t: LocalTime, key: String, code: Option<StatusCode>) {
-        self.rejected += 1;
-        self.traffic(t, |t| t.rejected += 1);
-        self.rejections.entry(key).or_insert((code, 0)).1 += 1;
     }
 
     fn keep_large(&mut self, r: Received) {
@@ -312,7 +303,8 @@ impl Summary {
     fn smail(&mut self, ev: &SmailEvent<'_>) {
         self.seen(ev.time);
         self.smail_types[ev.delivery.index()] += 1;
-        if is_delivery(ev.delivery) {
+        let meaning = self.meaning.smail(ev, self.local.to_unix(ev.time));
+        if meaning.delivered.is_some() {
             self.delivered_by_origin[ev.origin().index()] += 1;
             self.traffic(ev.time, |t| t.delivered += 1);
             *self
@@ -320,18 +312,8 @@ impl Summary {
                 .entry(domain_of(ev.recipient))
                 .or_default() += 1;
         }
-        if ev.origin() == Origin::Bounce {
-            let id = text(ev.message_id);
-            let now = self.local.to_unix(ev.time);
-            let same = match self.bounce_ids.get(&id) {
-                None => false,
-                Some(&last) => match (last, now) {
-                    (Some(a), Some(b)) => (b - a).abs() <= SAME_BOUNCE_WINDOW_SECS,
-                    _ => true,
-                },
-            };
-            self.bounce_ids.insert(id, now);
-            if !same {
+        match meaning.notice {
+            Some(Notice::Bounce) => {
                 self.bounced += 1;
                 self.traffic(ev.time, |t| t.bounced += 1);
                 *self
@@ -339,6 +321,8 @@ impl Summary {
                     .entry(address(ev.recipient))
                     .or_default() += 1;
             }
+            Some(Notice::Postmaster) => self.postmaster_notices += 1,
+            None => {}
         }
     }
 
@@ -425,11 +409,12 @@ impl Summary {
             .collect();
         largest.truncate(cut(largest.len()));
 
-        let mut rejections: Vec<RejectionRow> = self
-            .rejections
+        let mut refusals: Vec<RefusalRow> = self
+            .refusals
             .iter()
-            .map(|(status, &(code, count))| RejectionRow {
+            .map(|(status, &(code, stage, count))| RefusalRow {
                 status: status.clone(),
+                stage: stage.as_str(),
                 count,
                 title: match code {
                     Some(c) => explain::status_title(c, lang).to_string(),
@@ -437,7 +422,7 @@ impl Summary {
                 },
             })
             .collect();
-        rejections.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.status.cmp(&b.status)));
+        refusals.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.status.cmp(&b.status)));
 
         let mut dnsbl: Vec<ListRow> = sorted_counts(&self.dnsbl)
             .into_iter()
@@ -495,13 +480,23 @@ impl Summary {
                 received: self.received,
                 received_bytes: self.received_bytes,
                 recipients_accepted: self.recipients_accepted,
+                recipients_refused: self.recipients_refused,
                 delivered: self.delivered_by_origin.iter().sum(),
                 bounced: self.bounced,
-                rejected: self.rejected,
+                postmaster_notices: self.postmaster_notices,
+                refused: self.refused,
                 auth_failures: self.auth.iter().sum(),
-                dnsbl_rejections: self.dnsbl.values().sum(),
+                dnsbl_refusals: self.dnsbl.values().sum(),
                 webmail_errors: webmail_total,
                 pop3_logins: pop3_total,
+            },
+            refused_by_stage: ByStage {
+                connection: self.refused_by_stage[Stage::Connection.index()],
+                sender: self.refused_by_stage[Stage::Sender.index()],
+                recipient: self.refused_by_stage[Stage::Recipient.index()],
+                data: self.refused_by_stage[Stage::Data.index()],
+                auth: self.refused_by_stage[Stage::Auth.index()],
+                other: self.refused_by_stage[Stage::Other.index()],
             },
             received_by_source: BySource {
                 external: s(Source::External),
@@ -551,7 +546,7 @@ impl Summary {
             top_senders: senders,
             top_recipient_domains: domains,
             largest_messages: largest,
-            rejections,
+            refusals,
             dnsbl_lists: dnsbl,
             auth_failures: auth,
             bounces_by_recipient: bounces,
@@ -619,6 +614,8 @@ pub struct Report {
     pub read_errors: u64,
     /// The grand totals.
     pub totals: Totals,
+    /// `refused` by stage of the SMTP dialogue.
+    pub refused_by_stage: ByStage,
     /// `received` by who submitted the message.
     pub received_by_source: BySource,
     /// `delivered` by the origin of the message (its ID prefix).
@@ -637,9 +634,9 @@ pub struct Report {
     pub top_recipient_domains: Vec<DomainRow>,
     /// The largest received messages.
     pub largest_messages: Vec<MessageRow>,
-    /// Rejections by status (every one, not cut).
-    pub rejections: Vec<RejectionRow>,
-    /// `SNDRIP=EIPMAP` rejections by DNSBL.
+    /// Refusals by status (every one, not cut).
+    pub refusals: Vec<RefusalRow>,
+    /// `SNDRIP=EIPMAP` refusals by DNSBL.
     pub dnsbl_lists: Vec<ListRow>,
     /// `AUTH=EFAIL` by mechanism.
     pub auth_failures: Vec<MechanismRow>,
@@ -693,20 +690,41 @@ pub struct Totals {
     pub received_bytes: u64,
     /// `RCPT=OK` lines.
     pub recipients_accepted: u64,
+    /// `RCPT=E…` lines.
+    pub recipients_refused: u64,
     /// SMAIL `LOCAL`, `SMTP`, `FWD` and `RLYS` lines.
     pub delivered: u64,
-    /// `X` messages.
+    /// `X` messages, once each, the postmaster's own notices excepted.
     pub bounced: u64,
-    /// SMTP lines with a status other than `OK`.
-    pub rejected: u64,
-    /// `AUTH=EFAIL` lines (part of `rejected`).
+    /// `X` messages from the postmaster to itself.
+    pub postmaster_notices: u64,
+    /// SMTP refusals (statuses other than `RECV=OK` and `RCPT=OK`).
+    pub refused: u64,
+    /// `AUTH=EFAIL` lines (part of `refused`).
     pub auth_failures: u64,
-    /// `SNDRIP=EIPMAP` lines (part of `rejected`).
-    pub dnsbl_rejections: u64,
+    /// `SNDRIP=EIPMAP` lines (part of `refused`).
+    pub dnsbl_refusals: u64,
     /// Webmail error lines.
     pub webmail_errors: u64,
     /// POP3 lines.
     pub pop3_logins: u64,
+}
+
+/// Refusals by stage of the SMTP dialogue.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ByStage {
+    /// The client: its IP, a connect filter, TLS, too many errors.
+    pub connection: u64,
+    /// `MAIL FROM` and the declared size.
+    pub sender: u64,
+    /// `RCPT TO`.
+    pub recipient: u64,
+    /// Pre-DATA and post-DATA filters.
+    pub data: u64,
+    /// Failed SMTP AUTH.
+    pub auth: u64,
+    /// `VRFY`, `ETRN` and statuses not in the table.
+    pub other: u64,
 }
 
 /// Received messages by source.
@@ -815,18 +833,20 @@ pub struct MessageRow {
     pub recipients: u64,
 }
 
-/// Rejections of one status.
+/// Refusals of one status.
 #[derive(Clone, Debug, Serialize)]
-pub struct RejectionRow {
+pub struct RefusalRow {
     /// `RCPT=EAVAIL`, ... (`SNDRIP=EIPMAP` and `AUTH=EFAIL` without their suffix).
     pub status: String,
+    /// Its stage: `connection`, `sender`, `recipient`, `data`, `auth` or `other`.
+    pub stage: &'static str,
     /// Lines.
     pub count: u64,
     /// What it means, in the `--lang` language.
     pub title: String,
 }
 
-/// Rejections by one DNSBL.
+/// Refusals by one DNSBL.
 #[derive(Clone, Debug, Serialize)]
 pub struct ListRow {
     /// As configured in XMail (`zen.spamhaus.org.`); `""` when the log does not name it.
@@ -877,9 +897,13 @@ struct Words {
     recipients_accepted: &'static str,
     delivered: &'static str,
     bounced: &'static str,
-    rejected: &'static str,
+    postmaster_notices: &'static str,
+    refused: &'static str,
+    recipients_refused: &'static str,
+    by_stage: &'static str,
+    stages: [&'static str; 6],
     auth_failures: &'static str,
-    dnsbl_rejections: &'static str,
+    dnsbl_refusals: &'static str,
     webmail_errors: &'static str,
     pop3_logins: &'static str,
     external: &'static str,
@@ -915,7 +939,7 @@ struct Words {
     time: &'static str,
     message: &'static str,
     from_to: &'static str,
-    rejections: &'static str,
+    refusals: &'static str,
     count: &'static str,
     status: &'static str,
     reason: &'static str,
@@ -945,9 +969,13 @@ const EN: Words = Words {
     recipients_accepted: "recipients accepted",
     delivered: "delivered",
     bounced: "bounced",
-    rejected: "rejected",
+    postmaster_notices: "postmaster notices",
+    refused: "refused",
+    recipients_refused: "recipients refused",
+    by_stage: "by stage",
+    stages: ["connection", "sender", "recipient", "data", "auth", "other"],
     auth_failures: "AUTH failures",
-    dnsbl_rejections: "DNSBL rejections",
+    dnsbl_refusals: "DNSBL refusals",
     webmail_errors: "webmail errors",
     pop3_logins: "POP3 logins",
     external: "external",
@@ -983,12 +1011,12 @@ const EN: Words = Words {
     time: "time",
     message: "message",
     from_to: "sender -> last recipient",
-    rejections: "Rejections by reason",
+    refusals: "Refusals by reason",
     count: "count",
     status: "status",
     reason: "reason",
     unknown_status: "status not known to this tool",
-    dnsbl: "DNSBL rejections by list",
+    dnsbl: "DNSBL refusals by list",
     list: "list",
     unnamed: "(not named in the log)",
     auth: "AUTH failures by mechanism",
@@ -1013,9 +1041,13 @@ const KO: Words = Words {
     recipients_accepted: "승인된 수신자",
     delivered: "전달",
     bounced: "반송",
-    rejected: "거부",
+    postmaster_notices: "관리자 알림",
+    refused: "거부",
+    recipients_refused: "거부된 수신자",
+    by_stage: "단계별",
+    stages: ["연결", "발신자", "수신자", "데이터", "인증", "기타"],
     auth_failures: "SMTP 인증 실패",
-    dnsbl_rejections: "DNSBL 거부",
+    dnsbl_refusals: "DNSBL 거부",
     webmail_errors: "웹메일 오류",
     pop3_logins: "POP3 로그인",
     external: "외부",
@@ -1051,7 +1083,7 @@ const KO: Words = Words {
     time: "시각",
     message: "메시지",
     from_to: "발신자 -> 마지막 수신자",
-    rejections: "거부 사유별",
+    refusals: "거부 사유별",
     count: "건수",
     status: "상태",
     reason: "사유",
@@ -1243,8 +1275,20 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         }],
         vec![t.bounced.to_string(), w.bounced.to_string(), String::new()],
         vec![
-            t.rejected.to_string(),
-            w.rejected.to_string(),
+            t.postmaster_notices.to_string(),
+            w.postmaster_notices.to_string(),
+            String::new(),
+        ],
+        vec![t.refused.to_string(), w.refused.to_string(), {
+            let st = &r.refused_by_stage;
+            let n = [st.connection, st.sender, st.recipient, st.data, st.auth, st.other];
+            let parts: Vec<String> =
+                w.stages.iter().zip(n).map(|(name, n)| format!("{name} {n}")).collect();
+            format!("{}: {}", w.by_stage, parts.join(", "))
+        }],
+        vec![
+            t.recipients_refused.to_string(),
+            w.recipients_refused.to_string(),
             String::new(),
         ],
         vec![
@@ -1253,8 +1297,8 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
             String::new(),
         ],
         vec![
-            t.dnsbl_rejections.to_string(),
-            w.dnsbl_rejections.to_string(),
+            t.dnsbl_refusals.to_string(),
+            w.dnsbl_refusals.to_string(),
             String::new(),
         ],
         vec![
@@ -1274,14 +1318,14 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
     table(&mut out, None, &[R, L, L], &totals);
 
     let traffic_header =
-        |first: &'static str| [first, w.received, w.delivered, w.bounced, w.rejected];
+        |first: &'static str| [first, w.received, w.delivered, w.bounced, w.refused];
     let traffic_row = |label: String, t: &Traffic| {
         vec![
             label,
             t.received.to_string(),
             t.delivered.to_string(),
             t.bounced.to_string(),
-            t.rejected.to_string(),
+            t.refused.to_string(),
         ]
     };
     if r.per_day.len() > 1 {
@@ -1388,9 +1432,9 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         &rows,
     );
 
-    section(&mut out, w.rejections);
+    section(&mut out, w.refusals);
     let rows: Vec<Vec<String>> = r
-        .rejections
+        .refusals
         .iter()
         .map(|x| vec![x.count.to_string(), x.status.clone(), x.title.clone()])
         .collect();
@@ -1504,6 +1548,9 @@ mod tests {
             ("2026-11-27 12:00:00", "", "SNDRIP=EIPMAP (bl.example.)", "", "", 0),
             ("2026-11-27 12:00:00", "", "NEWSTAGE=OK", "", "", 0),
             ("2026-11-27 12:00:00", "", "NEWSTAGE=EGREY", "", "", 0),
+            // A legacy post-RCPT filter refusal: two lines, one refusal.
+            ("2026-11-27 13:00:00", "S4", "DATA=EFILTER", "A@x.example", "e@y.example", 0),
+            ("2026-11-27 13:00:00", "S4", "RCPT=EFILTER", "A@x.example", "e@y.example", 0),
         ];
         #[rustfmt::skip]
         let smail_lines = [
@@ -1515,6 +1562,8 @@ mod tests {
             ("2026-11-27 10:00:05", "X9", "", "a@x.example", "SMTP"),
             ("2026-11-27 10:00:05", "X9", "", "a@x.example", "REDIR"),
             ("2026-11-27 10:00:06", "X9", "", "a2@x.example", "SMTP"),
+            // The postmaster notifying itself: a delivery, not a bounce.
+            ("2026-11-27 10:00:07", "XA", "postmaster@x.example", "PostMaster@x.example", "LOCAL"),
             // The same ID a week later: XMail's counter started again.
             ("2026-12-04 10:00:06", "X9", "", "q@x.example", "LOCAL"),
         ];
@@ -1532,18 +1581,26 @@ mod tests {
         assert_eq!(r.totals.received, 3);
         assert_eq!(r.totals.received_bytes, 14_100);
         assert_eq!(r.totals.recipients_accepted, 2);
-        assert_eq!(r.totals.delivered, 5);
+        assert_eq!(r.totals.recipients_refused, 2);
+        assert_eq!(r.totals.delivered, 6);
         assert_eq!(r.totals.bounced, 2);
-        assert_eq!(r.totals.rejected, 4);
+        assert_eq!(r.totals.postmaster_notices, 1);
+        assert_eq!(r.totals.refused, 5);
+        let st = r.refused_by_stage;
+        assert_eq!(
+            [st.connection, st.sender, st.recipient, st.data, st.auth, st.other],
+            [1, 0, 1, 1, 1, 1]
+        );
         assert_eq!(r.totals.auth_failures, 1);
-        assert_eq!(r.totals.dnsbl_rejections, 1);
+        assert_eq!(r.totals.dnsbl_refusals, 1);
         assert_eq!(r.lines.smail.malformed, 1);
-        assert_eq!(r.delivered_by_origin.bounce, 3);
+        assert_eq!(r.delivered_by_origin.bounce, 4);
         assert_eq!(r.per_hour[10].traffic.received, 1);
         // Hours sum over days: 10:00 on the 27th and on December 4th.
-        assert_eq!(r.per_hour[10].traffic.delivered, 5);
+        assert_eq!(r.per_hour[10].traffic.delivered, 6);
         assert_eq!(r.per_hour[10].traffic.bounced, 2);
-        assert_eq!(r.per_hour[12].traffic.rejected, 3);
+        assert_eq!(r.per_hour[12].traffic.refused, 3);
+        assert_eq!(r.per_hour[13].traffic.refused, 1);
         assert_eq!(r.per_day.len(), 2);
         assert_eq!(r.top_senders[0].sender, "<>");
         assert_eq!(r.top_senders[0].messages, 2);
@@ -1552,18 +1609,22 @@ mod tests {
         assert_eq!(r.largest_messages[0].message_id, "S3");
         assert_eq!(r.largest_messages[1].message_id, "S1");
         assert_eq!(r.largest_messages[1].recipients, 2);
-        // x.example: three bounces; y.example and z.example (lower-cased) one each.
+        // x.example: three bounces and the notice; y.example and z.example (lower-cased) one each.
         assert_eq!(r.top_recipient_domains[0].domain, "x.example");
-        assert_eq!(r.top_recipient_domains[0].deliveries, 3);
+        assert_eq!(r.top_recipient_domains[0].deliveries, 4);
         assert_eq!(r.top_recipient_domains[1].domain, "y.example");
         assert_eq!(r.top_recipient_domains[2].domain, "z.example");
         assert_eq!(r.bounces_by_recipient[0].recipient, "a@x.example");
         assert_eq!(r.bounces_by_recipient[1].recipient, "q@x.example");
         assert_eq!(r.bounces_by_recipient.len(), 2);
-        assert_eq!(r.rejections[0].status, "AUTH=EFAIL");
-        assert_eq!(r.rejections[2].status, "RCPT=EAVAIL");
-        assert_eq!(r.rejections[3].status, "SNDRIP=EIPMAP");
-        assert_eq!(r.rejections[1].title, "status not known to this tool");
+        let statuses: Vec<&str> = r.refusals.iter().map(|x| x.status.as_str()).collect();
+        assert_eq!(
+            statuses,
+            ["AUTH=EFAIL", "DATA=EFILTER", "NEWSTAGE=EGREY", "RCPT=EAVAIL", "SNDRIP=EIPMAP"]
+        );
+        assert_eq!(r.refusals[2].title, "status not known to this tool");
+        assert_eq!(r.refusals[2].stage, "other");
+        assert_eq!(r.refusals[1].stage, "data");
         assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:00:00"));
         assert_eq!(r.period.last.as_deref(), Some("2026-12-04 10:00:06"));
     }
@@ -1589,7 +1650,7 @@ mod tests {
         let s = summary(&[]);
         let text = render_text(&s.report(10, Lang::En), Lang::En);
         assert!(text.starts_with("XMail log summary: no events\n"), "{text}");
-        assert!(text.contains("Rejections by reason\n--------------------\n  (none)\n"));
+        assert!(text.contains("Refusals by reason\n------------------\n  (none)\n"));
         assert!(!text.lines().any(|l| l.ends_with(' ')));
     }
 }

@@ -16,6 +16,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::{TraceArgs, TraceFormat};
+use crate::meaning::handles_recipient;
 use crate::explain::{self, Lang};
 use crate::parse::smail::{DeliveryType, parse_smail};
 use crate::parse::smtp::parse_smtp;
@@ -327,7 +328,12 @@ fn annotate(m: &mut Message, bounces: &[Bounce], lang: Lang) {
     let delivered: BTreeSet<String> = m
         .lines
         .iter()
-        .filter(|e| e.log == "smail" && e.event != DeliveryType::Filter.as_str())
+        .filter(|e| {
+            e.log == "smail"
+                && DeliveryType::ALL
+                    .iter()
+                    .any(|&t| t.as_str() == e.event && handles_recipient(t))
+        })
         .map(|e| e.recipient.to_ascii_lowercase())
         .collect();
     let sender = recv.sender.to_ascii_lowercase();

@@ -4,9 +4,16 @@
 //! The join is bounded: a received message is remembered for a window (24 h by default) of
 //! log time and at most a fixed number of messages are remembered; when full, the oldest is
 //! forgotten and counted. It is not saved across restarts: a delivery of a message received
-//! before the exporter started has no delay.
+//! before the exporter started has no delay, and is counted as unmatched.
+//!
+//! Reading order does not matter: XMail spools a message before it writes its `RECV=OK`, so
+//! a pass can read a delivery before the line that received it. A delivery whose `RECV=OK`
+//! is not known yet waits in [`Pending`] (bounded) until the `RECV=OK` comes, or until the
+//! SMTP log has moved [`PENDING_LOG_SECS`] past it or it has waited [`PENDING_WALL`] of wall
+//! time (serving only); then it counts in `xmail_exporter_delivery_delay_unmatched_total`.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
@@ -42,21 +49,7 @@ impl Default for JoinLimits {
 /// The key of an `S` message ID: its hexadecimal number.
 #[inline]
 pub fn smtp_id_key(id: &[u8]) -> Option<u64> {
-    let (&first, hex) = id.split_first()?;
-    if first != b'S' || hex.is_empty() || hex.len() > 16 {
-        return None;
-    }
-    let mut n = 0u64;
-    for &c in hex {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'A'..=b'F' => c - b'A' + 10,
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        n = n << 4 | u64::from(d);
-    }
-    Some(n)
+    crate::meaning::id_key(b'S', id)
 }
 
 /// Received messages by ID, oldest first, within [`JoinLimits`].
@@ -122,12 +115,124 @@ impl ReceivedJoin {
     }
 }
 
+/// A delivery waits at most this many seconds of SMTP log time for its `RECV=OK`.
+pub const PENDING_LOG_SECS: i64 = 30;
+/// A delivery waits at most this long (wall time, serving only) for its `RECV=OK`.
+pub const PENDING_WALL: Duration = Duration::from_secs(5);
+/// At most this many deliveries wait; beyond, the oldest counts as unmatched.
+pub const MAX_PENDING: usize = 4096;
+
+/// A delivery of an `S` message whose `RECV=OK` has not been read yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Waiting {
+    id: u64,
+    t: i64,
+    kind: DeliveryType,
+    since: Instant,
+}
+
+/// Deliveries waiting for their `RECV=OK`, oldest first.
+#[derive(Debug)]
+pub struct Pending {
+    waiting: VecDeque<Waiting>,
+    /// Newest SMTP log time read.
+    smtp_time: i64,
+    wall: Option<Duration>,
+}
+
+impl Pending {
+    /// Nothing waiting. `wall`: how long a delivery may wait in wall time (`None`: only the
+    /// log time counts, as in a one-shot `report`, whose output must not depend on speed).
+    pub fn new(wall: Option<Duration>) -> Pending {
+        Pending {
+            waiting: VecDeque::with_capacity(64),
+            smtp_time: i64::MIN,
+            wall,
+        }
+    }
+
+    /// A delivery at `t` of message `id`, whose `RECV=OK` is not known: it waits. Returns
+    /// how many older deliveries stopped waiting because the queue was full.
+    pub fn wait(&mut self, id: u64, t: i64, kind: DeliveryType, now: Instant) -> u64 {
+        let mut dropped = 0;
+        while self.waiting.len() >= MAX_PENDING {
+            self.waiting.pop_front();
+            dropped += 1;
+        }
+        self.waiting.push_back(Waiting {
+            id,
+            t,
+            kind,
+            since: now,
+        });
+        dropped
+    }
+
+    /// Message `id` was received at `t`: the deliveries that waited for it, with their delay.
+    pub fn received(&mut self, id: u64, t: i64, mut found: impl FnMut(DeliveryType, i64)) {
+        self.smtp_time = self.smtp_time.max(t);
+        if self.waiting.is_empty() {
+            return;
+        }
+        self.waiting.retain(|w| {
+            if w.id == id {
+                found(w.kind, w.t - t);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// The SMTP log has reached `t`.
+    #[inline]
+    pub fn smtp_time(&mut self, t: i64) {
+        self.smtp_time = self.smtp_time.max(t);
+    }
+
+    /// Deliveries that waited long enough, removed; returns how many.
+    pub fn expire(&mut self, now: Instant) -> u64 {
+        let mut n = 0;
+        while let Some(w) = self.waiting.front() {
+            let by_log = self.smtp_time.saturating_sub(w.t) > PENDING_LOG_SECS;
+            let by_wall = self
+                .wall
+                .is_some_and(|max| now.saturating_duration_since(w.since) >= max);
+            if !(by_log || by_wall) {
+                break;
+            }
+            self.waiting.pop_front();
+            n += 1;
+        }
+        n
+    }
+
+    /// Every delivery still waiting, removed (the end of a one-shot read); returns how many.
+    pub fn expire_all(&mut self) -> u64 {
+        let n = self.waiting.len() as u64;
+        self.waiting.clear();
+        n
+    }
+
+    /// How many deliveries wait.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// `true` when none does.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
 /// Pre-resolved delay metric children.
 pub struct DelayMetrics {
     /// Indexed like [`DeliveryType::ALL`].
     delay: [LocalHistogram; 9],
     /// Messages forgotten because the join was full.
     pub evictions: IntCounter,
+    /// Deliveries whose `RECV=OK` was not read within the wait.
+    pub unmatched: IntCounter,
 }
 
 impl DelayMetrics {
@@ -147,9 +252,15 @@ impl DelayMetrics {
             "Received messages forgotten before their deliveries because the delay join was full.",
         ))?;
         registry.register(Box::new(evictions.clone()))?;
+        let unmatched = IntCounter::with_opts(Opts::new(
+            "xmail_exporter_delivery_delay_unmatched_total",
+            "Deliveries of S messages without a delay: their RECV=OK was not read within the wait (received before the exporter started, or forgotten).",
+        ))?;
+        registry.register(Box::new(unmatched.clone()))?;
         Ok(DelayMetrics {
             delay: DeliveryType::ALL.map(|t| vec.with_label_values(&[t.as_str()]).local()),
             evictions,
+            unmatched,
         })
     }
 
@@ -199,5 +310,34 @@ mod tests {
         // An ID seen again (the counter restarted) takes the new time.
         assert_eq!(j.received(3, 1104), 1);
         assert_eq!(j.received_at(3), Some(1104));
+    }
+
+    #[test]
+    fn deliveries_wait_for_their_recv_line() {
+        let t0 = Instant::now();
+        let mut p = Pending::new(None);
+        assert_eq!(p.wait(7, 1000, DeliveryType::Local, t0), 0);
+        p.wait(8, 1001, DeliveryType::Smtp, t0);
+        let mut got = Vec::new();
+        p.received(7, 999, |k, d| got.push((k, d)));
+        assert_eq!(got, [(DeliveryType::Local, 1)]);
+        assert_eq!(p.len(), 1);
+        // The SMTP log moves on; message 8's RECV=OK never came.
+        p.smtp_time(1001 + PENDING_LOG_SECS);
+        assert_eq!(p.expire(t0), 0);
+        p.smtp_time(1002 + PENDING_LOG_SECS);
+        assert_eq!(p.expire(t0), 1);
+        assert!(p.is_empty());
+        // Serving: wall time ends the wait too.
+        let mut w = Pending::new(Some(PENDING_WALL));
+        w.wait(9, 5000, DeliveryType::Smtp, t0);
+        assert_eq!(w.expire(t0), 0);
+        assert_eq!(w.expire(t0 + PENDING_WALL), 1);
+        // Bounded.
+        for i in 0..MAX_PENDING as u64 {
+            w.wait(i, 6000, DeliveryType::Local, t0);
+        }
+        assert_eq!(w.wait(1, 6000, DeliveryType::Local, t0), 1);
+        assert_eq!(w.expire_all(), MAX_PENDING as u64);
     }
 }

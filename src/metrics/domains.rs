@@ -1,21 +1,22 @@
 //! Opt-in per-domain counters for the local domains listed in the config file (`domains:`).
-//! Only listed domains get series, so no input can add labels.
+//! Only listed domains get series, so no input can add labels. Accepted, refused and
+//! delivered have the meanings of [`crate::meaning`].
 
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
-use crate::parse::smail::{DeliveryType, SmailEvent};
+use crate::meaning::{DELIVERY_TYPES, Recipient, SmailMeaning, SmtpMeaning};
+use crate::parse::smail::SmailEvent;
 use crate::parse::smtp::SmtpEvent;
-use crate::parse::status::{Status, StatusCode};
 
 /// The children of one listed domain.
 struct Domain {
     /// Lower-case.
     name: Box<[u8]>,
     accepted: IntCounter,
-    rejected: IntCounter,
+    refused: IntCounter,
     sent: IntCounter,
-    /// Indexed like [`DeliveryType::ALL`].
-    deliveries: [IntCounter; 9],
+    /// Indexed like [`DELIVERY_TYPES`].
+    deliveries: [IntCounter; 4],
 }
 
 /// Per-domain counters; empty (and free) when no domain is listed.
@@ -47,8 +48,8 @@ impl DomainMetrics {
             "RCPT=OK lines of the smtp-* files whose recipient is in a listed domain.",
             &["domain"],
         )?;
-        let rejected = vec(
-            "xmail_domain_recipients_rejected_total",
+        let refused = vec(
+            "xmail_domain_recipients_refused_total",
             "Refused RCPT lines (RCPT=E...) of the smtp-* files whose recipient is in a listed domain.",
             &["domain"],
         )?;
@@ -59,7 +60,7 @@ impl DomainMetrics {
         )?;
         let deliveries = vec(
             "xmail_domain_deliveries_total",
-            "Lines of the smail-* files whose recipient is in a listed domain, by delivery type.",
+            "Copies delivered (LOCAL, SMTP, FWD, RLYS lines of the smail-* files) whose recipient is in a listed domain, by type.",
             &["domain", "type"],
         )?;
         Ok(DomainMetrics {
@@ -68,9 +69,9 @@ impl DomainMetrics {
                 .map(|d| Domain {
                     name: d.to_ascii_lowercase().into_bytes().into_boxed_slice(),
                     accepted: accepted.with_label_values(&[d.as_str()]),
-                    rejected: rejected.with_label_values(&[d.as_str()]),
+                    refused: refused.with_label_values(&[d.as_str()]),
                     sent: sent.with_label_values(&[d.as_str()]),
-                    deliveries: DeliveryType::ALL
+                    deliveries: DELIVERY_TYPES
                         .map(|t| deliveries.with_label_values(&[d.as_str(), t.as_str()])),
                 })
                 .collect(),
@@ -86,41 +87,40 @@ impl DomainMetrics {
 
     /// Counts an SMTP event for the domains it concerns.
     #[inline]
-    pub fn record_smtp(&self, ev: &SmtpEvent<'_>) {
+    pub fn record_smtp(&self, ev: &SmtpEvent<'_>, m: &SmtpMeaning) {
         if self.domains.is_empty() {
             return;
         }
-        let Status::Known(code) = ev.status.status else {
-            return;
-        };
-        match code {
-            StatusCode::RcptOk => {
+        if m.received
+            && let Some(d) = self.find(ev.sender)
+        {
+            d.sent.inc();
+        }
+        match m.recipient {
+            Some(Recipient::Accepted) => {
                 if let Some(d) = self.find(ev.recipient) {
                     d.accepted.inc();
                 }
             }
-            StatusCode::RecvOk => {
-                if let Some(d) = self.find(ev.sender) {
-                    d.sent.inc();
-                }
-            }
-            c if c.as_str().starts_with("RCPT=E") => {
+            Some(Recipient::Refused) => {
                 if let Some(d) = self.find(ev.recipient) {
-                    d.rejected.inc();
+                    d.refused.inc();
                 }
             }
-            _ => {}
+            None => {}
         }
     }
 
     /// Counts a delivery for the domain of its recipient.
     #[inline]
-    pub fn record_smail(&self, ev: &SmailEvent<'_>) {
+    pub fn record_smail(&self, ev: &SmailEvent<'_>, m: &SmailMeaning) {
         if self.domains.is_empty() {
             return;
         }
-        if let Some(d) = self.find(ev.recipient) {
-            d.deliveries[ev.delivery.index()].inc();
+        if let Some(t) = m.delivered
+            && let Some(d) = self.find(ev.recipient)
+        {
+            d.deliveries[t].inc();
         }
     }
 }

@@ -1,14 +1,20 @@
 //! Everything the exporter exports, declared once, and the [`Recorder`] that turns parsed
 //! lines into metric updates.
 //!
-//! Each log family has its own file: [`smtp`] decides which counter an SMTP status moves,
-//! [`smail`] counts deliveries, [`webmail`] counts errors by category, and [`exporter`] holds
-//! the exporter's own metrics. All label children are resolved at start-up, so every known
-//! series is exported at 0 and the per-line path never looks a metric up by label strings.
+//! What an event *means* (received, delivered, bounced, refused) is decided in
+//! [`crate::meaning`]; [`mail`] counts those meanings (the dashboards' headline numbers).
+//! Each log family has its own file for the per-line detail: [`smtp`] counts SMTP lines by
+//! status, [`smail`] SMAIL records by type, [`pop3`] logins, [`webmail`] errors by category,
+//! [`delay`] joins each delivery to its `RECV=OK`, [`domains`] holds the opt-in per-domain
+//! counters, [`spool`] the spool gauges and [`exporter`] the exporter's own metrics. Label
+//! children are resolved at start-up, so every known series is exported at 0 (the spool
+//! gauges excepted: they appear with the first count) and the per-line path never looks a
+//! metric up by label strings.
 
 pub mod delay;
 pub mod domains;
 pub mod exporter;
+pub mod mail;
 pub mod pop3;
 pub mod smail;
 pub mod smtp;
@@ -23,16 +29,17 @@ use jiff::tz::TimeZone;
 use prometheus::local::LocalIntCounter;
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use crate::meaning::Meaning;
 use crate::parse::pop3::parse_pop3;
 use crate::parse::smtp::parse_smtp;
-use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::TimeConverter;
 use crate::parse::webmail::{Classifier, parse_webmail};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
-use delay::{DelayMetrics, JoinLimits, ReceivedJoin, smtp_id_key};
+use delay::{DelayMetrics, JoinLimits, PENDING_WALL, Pending, ReceivedJoin, smtp_id_key};
 use domains::DomainMetrics;
 use exporter::ExporterMetrics;
+use mail::MailMetrics;
 use pop3::Pop3Metrics;
 use smail::SmailMetrics;
 use smtp::SmtpMetrics;
@@ -108,6 +115,8 @@ pub struct MetricsOptions {
 pub struct Metrics {
     /// What `/metrics` encodes.
     pub registry: Registry,
+    /// Received, delivered, bounced, refused: the headline numbers.
+    pub mail: MailMetrics,
     /// SMTP events.
     pub smtp: SmtpMetrics,
     /// SMAIL deliveries.
@@ -140,6 +149,7 @@ impl Metrics {
         #[cfg(not(target_os = "linux"))]
         let _ = opts.process;
         Ok(Metrics {
+            mail: MailMetrics::new(&registry)?,
             smtp: SmtpMetrics::new(&registry)?,
             smail: SmailMetrics::new(&registry)?,
             webmail: WebmailMetrics::new(&registry, classifier)?,
@@ -223,7 +233,9 @@ pub struct Recorder {
     utc: TimeConverter,
     last_event: [i64; LogKind::COUNT],
     malformed_log: [RateLimit; LogKind::COUNT],
+    meaning: Meaning,
     received: ReceivedJoin,
+    pending: Pending,
 }
 
 impl Recorder {
@@ -236,14 +248,32 @@ impl Recorder {
             utc: TimeConverter::new(TimeZone::UTC),
             last_event: [0; LogKind::COUNT],
             malformed_log: std::array::from_fn(|_| RateLimit::new()),
+            meaning: Meaning::new(),
             received: ReceivedJoin::new(JoinLimits::default()),
+            pending: Pending::new(Some(PENDING_WALL)),
         }
+    }
+
+    /// For a one-shot read (`report`): a delivery waits for its `RECV=OK` by log time only,
+    /// so the output does not depend on how fast the files are read. Call [`Recorder::finish`]
+    /// at the end.
+    pub fn one_shot(mut self) -> Recorder {
+        self.pending = Pending::new(None);
+        self
+    }
+
+    /// The end of a one-shot read: deliveries still waiting for their `RECV=OK` are unmatched.
+    pub fn finish(&mut self) {
+        let n = self.pending.expire_all();
+        self.metrics.delay.unmatched.inc_by(n);
+        self.flush();
     }
 
     /// Publishes the per-line counts added up since the last call (the tailer and `report`
     /// call it through [`Sink::consumed`] after every read).
     pub fn flush(&self) {
         let m = &self.metrics;
+        m.mail.flush();
         m.smtp.flush();
         m.smail.flush();
         m.delay.flush();
@@ -300,18 +330,25 @@ impl Sink for Recorder {
         match kind {
             LogKind::Smtp => match parse_smtp(line) {
                 Ok(ev) => {
+                    let meaning = self.meaning.smtp(&ev);
+                    self.metrics.mail.smtp(&meaning, ev.source());
                     self.metrics.smtp.record(&ev);
-                    self.metrics.domains.record_smtp(&ev);
+                    self.metrics.domains.record_smtp(&ev, &meaning);
                     self.metrics.exporter.parsed[kind.index()].inc();
                     let t = self.local.to_unix(ev.time);
                     self.event_time(kind, t);
-                    if ev.status.status == Status::Known(StatusCode::RecvOk)
+                    if let Some(t) = t {
+                        self.pending.smtp_time(t);
+                    }
+                    if meaning.received
                         && let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
                     {
                         let evicted = self.received.received(id, t);
                         if evicted > 0 {
                             self.metrics.delay.evictions.inc_by(evicted);
                         }
+                        let delay = &self.metrics.delay;
+                        self.pending.received(id, t, |k, d| delay.observe(k, d));
                     }
                 }
                 Err(e) => self.malformed(kind, path, e, line),
@@ -323,15 +360,22 @@ impl Sink for Recorder {
                 };
                 match parsed {
                     Ok(ev) => {
-                        self.metrics.smail.record(&ev);
-                        self.metrics.domains.record_smail(&ev);
-                        self.metrics.exporter.parsed[kind.index()].inc();
                         let t = self.local.to_unix(ev.time);
+                        let meaning = self.meaning.smail(&ev, t);
+                        self.metrics.mail.smail(&meaning, ev.origin());
+                        self.metrics.smail.record(&ev);
+                        self.metrics.domains.record_smail(&ev, &meaning);
+                        self.metrics.exporter.parsed[kind.index()].inc();
                         self.event_time(kind, t);
-                        if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
-                            && let Some(received) = self.received.received_at(id)
-                        {
-                            self.metrics.delay.observe(ev.delivery, t - received);
+                        if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t) {
+                            match self.received.received_at(id) {
+                                Some(received) => self.metrics.delay.observe(ev.delivery, t - received),
+                                None => {
+                                    let dropped =
+                                        self.pending.wait(id, t, ev.delivery, Instant::now());
+                                    self.metrics.delay.unmatched.inc_by(dropped);
+                                }
+                            }
                         }
                     }
                     Err(e) => self.malformed(kind, path, e, line),
@@ -372,6 +416,10 @@ impl Sink for Recorder {
     }
 
     fn consumed(&mut self, kind: LogKind, bytes: u64) {
+        let expired = self.pending.expire(Instant::now());
+        if expired > 0 {
+            self.metrics.delay.unmatched.inc_by(expired);
+        }
         self.flush();
         self.metrics.exporter.read_bytes[kind.index()].inc_by(bytes);
     }
@@ -522,11 +570,11 @@ mod tests {
         );
         // 32 lists of their own; the other 8, the invalid name and the bare form (whose
         // `unnamed` value comes after the cap was reached) share `other`.
-        assert_eq!(series(&r, "xmail_smtp_dnsbl_rejections_total"), 33);
+        assert_eq!(series(&r, "xmail_smtp_dnsbl_refusals_total"), 33);
         assert_eq!(
             sample(
                 &r,
-                "xmail_smtp_dnsbl_rejections_total",
+                "xmail_smtp_dnsbl_refusals_total",
                 &[("list", "other")]
             ),
             Some(10.0)
@@ -553,7 +601,7 @@ mod tests {
         assert_eq!(
             sample(
                 &r,
-                "xmail_smail_deliveries_total",
+                "xmail_smail_records_total",
                 &[("type", "SMTP"), ("origin", "smtp")]
             ),
             Some(1.0)

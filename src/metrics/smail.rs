@@ -1,4 +1,7 @@
-//! SMAIL deliveries into metrics: one counter child per (type, origin), resolved at start.
+//! SMAIL records into metrics: one counter child per (type, origin), resolved at start. A
+//! record says what XMail did with a copy (delivered it, ran a filter or a program, queued a
+//! redirect); which records are deliveries is decided in [`crate::meaning`] and counted by
+//! [`super::mail`].
 
 use prometheus::local::LocalIntCounter;
 use prometheus::{IntCounterVec, Opts, Registry};
@@ -17,8 +20,8 @@ impl SmailMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<SmailMetrics> {
         let vec = IntCounterVec::new(
             Opts::new(
-                "xmail_smail_deliveries_total",
-                "Deliveries by type and message origin, one per line of the smail-* files (origin bounce: XMail's own notifications).",
+                "xmail_smail_records_total",
+                "SMAIL records by type and message origin, one per record of the smail-* files (deliveries, filters, programs, redirects; origin bounce: XMail's own notifications).",
             ),
             &["type", "origin"],
         )?;
@@ -30,13 +33,13 @@ impl SmailMetrics {
         })
     }
 
-    /// Counts one delivery.
+    /// Counts one record.
     #[inline]
     pub fn record(&mut self, ev: &SmailEvent<'_>) {
         self.deliveries[ev.delivery.index()][ev.origin().index()].inc();
     }
 
-    /// Adds the deliveries counted since the last flush to the exported counters.
+    /// Adds the records counted since the last flush to the exported counters.
     pub fn flush(&self) {
         self.deliveries
             .iter()

@@ -56,8 +56,8 @@ impl SmtpMetrics {
         )?;
         let dnsbl_vec = IntCounterVec::new(
             Opts::new(
-                "xmail_smtp_dnsbl_rejections_total",
-                "SMTP clients rejected by a DNSBL (SNDRIP=EIPMAP lines of the smtp-* files), by list.",
+                "xmail_smtp_dnsbl_refusals_total",
+                "SMTP clients refused by a DNSBL (SNDRIP=EIPMAP lines of the smtp-* files), by list.",
             ),
             &["list"],
         )?;

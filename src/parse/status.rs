@@ -144,6 +144,99 @@ impl StatusCode {
     pub fn is_ok(self) -> bool {
         matches!(self, StatusCode::RecvOk | StatusCode::RcptOk)
     }
+
+    /// Where in the SMTP dialogue a refusal happened; `None` for the two successes. Every
+    /// status of the table has its stage here, and nowhere else.
+    pub fn stage(self) -> Option<Stage> {
+        use StatusCode::*;
+        Some(match self {
+            RecvOk | RcptOk => return None,
+            SenderIpBanned | SenderIpSpam | SenderIpDnsbl | SenderIpNoRdns | ConnFilter
+            | TooManyErrors | TlsFailed => Stage::Connection,
+            SenderEmpty | SenderSyntax | SenderNoDns | SenderSpam | SizeTooBig => Stage::Sender,
+            RcptSyntax | RcptTooMany | RcptDisabled | RcptFull | RcptAccess | RcptUnknownUser
+            | RcptRelay | RcptFilter => Stage::Recipient,
+            PredataFilter | PostdataFilter | DataFilter => Stage::Data,
+            AuthFailed => Stage::Auth,
+            VrfyDenied | EtrnDenied => Stage::Other,
+        })
+    }
+}
+
+/// The stage of an SMTP refusal: the `stage` label of `xmail_mail_refused_total` and the
+/// grouping of `report`'s refusals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// The client itself: its IP (`SNDRIP=*`), a connect filter, TLS, too many errors.
+    Connection,
+    /// `MAIL FROM`: the sender address or the declared size (`SNDR=*`, `SIZE=EBIG`).
+    Sender,
+    /// `RCPT TO`: one recipient refused (`RCPT=E…`).
+    Recipient,
+    /// The message: a pre-DATA or post-DATA (content) filter (`*DATA=EFILTER`).
+    Data,
+    /// A failed SMTP AUTH (`AUTH=EFAIL`).
+    Auth,
+    /// `VRFY`, `ETRN`, and statuses this table does not know.
+    Other,
+}
+
+impl Stage {
+    /// Every stage, in label order.
+    pub const ALL: [Stage; 6] = [
+        Stage::Connection,
+        Stage::Sender,
+        Stage::Recipient,
+        Stage::Data,
+        Stage::Auth,
+        Stage::Other,
+    ];
+
+    /// The value of the `stage` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Connection => "connection",
+            Stage::Sender => "sender",
+            Stage::Recipient => "recipient",
+            Stage::Data => "data",
+            Stage::Auth => "auth",
+            Stage::Other => "other",
+        }
+    }
+
+    /// Index into arrays ordered like [`Stage::ALL`].
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The stage of a well-formed status the table does not know, from its `STAGE=` part;
+    /// `None` when its code is `OK` (a success of a newer build, not a refusal).
+    pub fn of_unknown(status: &[u8]) -> Option<Stage> {
+        let eq = memchr::memchr(b'=', status)?;
+        if &status[eq + 1..] == b"OK" {
+            return None;
+        }
+        Some(match &status[..eq] {
+            b"SNDRIP" | b"CONN" | b"SMTP" => Stage::Connection,
+            b"SNDR" | b"SIZE" => Stage::Sender,
+            b"RCPT" => Stage::Recipient,
+            b"DATA" | b"PREDATA" | b"POSTDATA" => Stage::Data,
+            b"AUTH" => Stage::Auth,
+            _ => Stage::Other,
+        })
+    }
+}
+
+impl Status<'_> {
+    /// The stage of a refusal, `None` for a success.
+    #[inline]
+    pub fn stage(&self) -> Option<Stage> {
+        match *self {
+            Status::Known(code) => code.stage(),
+            Status::Unknown(raw) => Stage::of_unknown(raw),
+        }
+    }
 }
 
 /// SASL mechanisms XMail names in `AUTH=EFAIL:TYPE=...`.
@@ -322,6 +415,24 @@ mod tests {
         }
         for (i, code) in StatusCode::ALL.iter().enumerate() {
             assert_eq!(code.index(), i);
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_a_stage_and_successes_none() {
+        for code in StatusCode::ALL {
+            assert_eq!(code.stage().is_none(), code.is_ok(), "{}", code.as_str());
+        }
+        // The stage follows the STAGE= part of the status, for the known ones too.
+        for code in StatusCode::ALL.into_iter().filter(|c| !c.is_ok()) {
+            let name = code.as_str();
+            assert_eq!(Stage::of_unknown(name.as_bytes()), code.stage(), "{name}");
+        }
+        assert_eq!(Stage::of_unknown(b"RCPT=EGREY"), Some(Stage::Recipient));
+        assert_eq!(Stage::of_unknown(b"NEWSTAGE=OK"), None);
+        assert_eq!(Stage::of_unknown(b"NEWSTAGE=EX"), Some(Stage::Other));
+        for (i, s) in Stage::ALL.iter().enumerate() {
+            assert_eq!(s.index(), i);
         }
     }
 

@@ -87,10 +87,12 @@ fn totals_match_the_sample_files() {
     assert_eq!((recv_new, recv_old), (12, 2));
     let bytes: u64 = recv.iter().map(|f| f[11].parse::<u64>().unwrap()).sum();
     let rcpt_ok = smtp.iter().filter(|f| status(f) == "RCPT=OK").count();
-    let rejected = smtp
+    // Refusals: not OK. The samples hold no legacy DATA=EFILTER + RCPT=EFILTER pair.
+    let refused = smtp
         .iter()
         .filter(|f| status(f).split_once('=').unwrap().1 != "OK")
         .count();
+    let rcpt_refused = smtp.iter().filter(|f| status(f).starts_with("RCPT=E")).count();
     let delivered = smail
         .iter()
         .filter(|f| ["LOCAL", "SMTP", "FWD", "RLYS"].contains(&f[5].as_str()))
@@ -120,10 +122,27 @@ fn totals_match_the_sample_files() {
         "lee@example.co.kr"
     );
     // 60 + 4 SMTP lines, of which 12 + 2 RECV=OK and 18 + 2 RCPT=OK: 30 are not OK.
-    assert_eq!(t["rejected"], rejected);
-    assert_eq!(t["rejected"], 30);
+    assert_eq!(t["refused"], refused);
+    assert_eq!(t["refused"], 30);
+    assert_eq!(t["recipients_refused"], rcpt_refused);
     assert_eq!(t["auth_failures"], 4);
-    assert_eq!(t["dnsbl_rejections"], 2);
+    assert_eq!(t["dnsbl_refusals"], 2);
+    // The stages add up to the refusals, and match the status prefixes.
+    let st = &v["refused_by_stage"];
+    let stages = ["connection", "sender", "recipient", "data", "auth", "other"];
+    let by_stage: u64 = stages.iter().map(|k| st[k].as_u64().unwrap()).sum();
+    assert_eq!(by_stage, 30);
+    assert_eq!(st["recipient"], rcpt_refused);
+    assert_eq!(st["auth"], 4);
+    let prefixed = |p: &[&str]| {
+        smtp.iter()
+            .filter(|f| p.iter().any(|p| status(f).starts_with(p)) && !status(f).ends_with("=OK"))
+            .count()
+    };
+    assert_eq!(st["connection"], prefixed(&["SNDRIP=", "SMTP=", "CONN="]));
+    assert_eq!(st["sender"], prefixed(&["SNDR=", "SIZE="]));
+    assert_eq!(st["data"], prefixed(&["DATA=", "PREDATA=", "POSTDATA="]));
+    assert_eq!(st["other"], prefixed(&["VRFY=", "ETRN="]));
     assert_eq!(t["webmail_errors"], 14);
     assert_eq!(t["pop3_logins"], 36);
     assert_eq!(v["pop3_logins"]["ok"], 23);
@@ -143,7 +162,7 @@ fn totals_match_the_sample_files() {
     // Per hour: the 24 local hours, summing to the totals.
     let hours = v["per_hour"].as_array().unwrap();
     assert_eq!(hours.len(), 24);
-    for key in ["received", "delivered", "bounced", "rejected"] {
+    for key in ["received", "delivered", "bounced", "refused"] {
         let sum: u64 = hours.iter().map(|h| h[key].as_u64().unwrap()).sum();
         assert_eq!(sum, t[key].as_u64().unwrap(), "{key}");
     }
@@ -155,7 +174,7 @@ fn totals_match_the_sample_files() {
         assert_eq!(hours[h]["received"], *n, "hour {h}");
     }
     assert_eq!(hours[0]["received"], 6);
-    assert_eq!(hours[0]["rejected"], 30);
+    assert_eq!(hours[0]["refused"], 30);
 
     // Per day: the three dates of the samples.
     let days: Vec<&str> = v["per_day"]
@@ -178,7 +197,7 @@ fn breakdowns_match_the_sample_files() {
     let smail = sample_lines("smail-");
     let v = json(&["--format", "json", "--top", "0", "examples/logs"]);
 
-    // Rejections by status, with AUTH and DNSBL suffixes split off.
+    // Refusals by status, with AUTH and DNSBL suffixes split off.
     let mut want: BTreeMap<String, u64> = BTreeMap::new();
     for f in &smtp {
         let s = &f[9];
@@ -188,7 +207,7 @@ fn breakdowns_match_the_sample_files() {
         let key = s.split([':', ' ']).next().unwrap().to_string();
         *want.entry(key).or_default() += 1;
     }
-    let got: BTreeMap<String, u64> = v["rejections"]
+    let got: BTreeMap<String, u64> = v["refusals"]
         .as_array()
         .unwrap()
         .iter()
@@ -292,7 +311,7 @@ fn top_cuts_the_lists() {
         assert_eq!(v[key].as_array().unwrap().len(), 3, "{key}");
     }
     // Rejections are never cut.
-    assert_eq!(v["rejections"].as_array().unwrap().len(), 23);
+    assert_eq!(v["refusals"].as_array().unwrap().len(), 23);
     let (ok, text, _) = report(&["--format", "text", "--top", "1", "examples/logs"]);
     assert!(ok);
     assert!(
@@ -314,7 +333,7 @@ fn the_seed_format_alone() {
     assert_eq!(v["totals"]["received_bytes"], 1795 + 898);
     // LOCAL and SMTP; the REDIR line is not a delivery.
     assert_eq!(v["totals"]["delivered"], 2);
-    assert_eq!(v["totals"]["rejected"], 0);
+    assert_eq!(v["totals"]["refused"], 0);
     assert_eq!(v["period"]["first"], "2006-04-10 16:14:09");
     assert_eq!(v["period"]["last"], "2007-04-17 04:11:23");
 }

@@ -232,7 +232,7 @@ fn appended_lines_are_counted_exactly() {
     );
     assert_eq!(
         s.value(
-            "xmail_smtp_dnsbl_rejections_total",
+            "xmail_smtp_dnsbl_refusals_total",
             &[("list", "zen.spamhaus.org.")]
         ),
         1.0
@@ -243,19 +243,19 @@ fn appended_lines_are_counted_exactly() {
     );
     assert_eq!(
         s.value(
-            "xmail_smail_deliveries_total",
+            "xmail_smail_records_total",
             &[("type", "SMTP"), ("origin", "smtp")]
         ),
         1.0
     );
     assert_eq!(
         s.value(
-            "xmail_smail_deliveries_total",
+            "xmail_smail_records_total",
             &[("type", "LOCAL"), ("origin", "bounce")]
         ),
         1.0
     );
-    assert_eq!(s.sum("xmail_smail_deliveries_total"), 2.0);
+    assert_eq!(s.sum("xmail_smail_records_total"), 2.0);
     assert_eq!(
         s.value("xmail_webmail_errors_total", &[("category", "auth")]),
         1.0
@@ -518,7 +518,7 @@ fn readme_metrics_table_matches_what_is_served() {
     );
     let s = ex.wait_for("the DNSBL hit and the spool count", |s| {
         s.get(
-            "xmail_smtp_dnsbl_rejections_total",
+            "xmail_smtp_dnsbl_refusals_total",
             &[("list", "zen.spamhaus.org.")],
         ) == Some(1.0)
             && s.get("xmail_spool_messages", &[("queue", "queued")])
