@@ -16,7 +16,7 @@ same names):
   xmail_smtp_dnsbl_refusals_total{list}
   xmail_smtp_auth_failures_total{mechanism}
   xmail_smtp_message_size_bytes_bucket{source,le} / _sum{source} / _count{source}
-  xmail_smail_deliveries_total{type,origin}
+  xmail_smail_records_total{type,origin}
 exporter only:
   xmail_exporter_log_read_bytes_total{log}        == bytes of the files of that kind
   sum(xmail_webmail_errors_total)                 == webmail lines written
@@ -102,12 +102,12 @@ def expected_series(man):
         put("xmail_smtp_message_size_bytes_sum", h["sum"], source=src)
     for typ, by_origin in man["smail_deliveries"].items():
         for origin, n in by_origin.items():
-            put("xmail_smail_deliveries_total", n, type=typ, origin=origin)
+            put("xmail_smail_records_total", n, type=typ, origin=origin)
     # make sure every family exists even when all its values are 0
     for fam in ("xmail_exporter_log_lines_total", "xmail_smtp_events_total",
                 "xmail_smtp_dnsbl_refusals_total", "xmail_smtp_auth_failures_total",
                 "xmail_smtp_message_size_bytes_bucket", "xmail_smtp_message_size_bytes_count",
-                "xmail_smtp_message_size_bytes_sum", "xmail_smail_deliveries_total"):
+                "xmail_smtp_message_size_bytes_sum", "xmail_smail_records_total"):
         e.setdefault(fam, {})
     return e
 

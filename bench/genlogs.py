@@ -760,7 +760,7 @@ def main():
         "dnsbl_rejections": dnsbl,       # xmail_smtp_dnsbl_refusals_total{list}
         "auth_failures": auth,           # xmail_smtp_auth_failures_total{mechanism}
         "message_size_bytes": hist,      # xmail_smtp_message_size_bytes{source}
-        "smail_deliveries": deliveries,  # xmail_smail_deliveries_total{type,origin}
+        "smail_deliveries": deliveries,  # xmail_smail_records_total{type,origin}
         "webmail_errors": g.lines[("webmail", "parsed")],  # sum of xmail_webmail_errors_total
         "edge_cases": {"smtp_lines_with_quote_in_helo": g.helo_quote_lines,
                        "smtp_lines_ipv6_peer": g.ipv6_lines,

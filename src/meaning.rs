@@ -254,12 +254,13 @@ impl Meaning {
             && let Some(k) = id_key(b'X', ev.message_id)
             && self.notices.first_sighting(k, t)
         {
-            m.notice = Some(if !ev.sender.is_empty() && ev.sender.eq_ignore_ascii_case(ev.recipient)
-            {
-                Notice::Postmaster
-            } else {
-                Notice::Bounce
-            });
+            m.notice = Some(
+                if !ev.sender.is_empty() && ev.sender.eq_ignore_ascii_case(ev.recipient) {
+                    Notice::Postmaster
+                } else {
+                    Notice::Bounce
+                },
+            );
         }
         m
     }
@@ -324,7 +325,10 @@ mod tests {
     #[test]
     fn legacy_filter_pair_is_one_refusal() {
         let mut m = Meaning::new();
-        assert_eq!(smtp(&mut m, "S5", "DATA=EFILTER").refused, Some(Stage::Data));
+        assert_eq!(
+            smtp(&mut m, "S5", "DATA=EFILTER").refused,
+            Some(Stage::Data)
+        );
         let second = smtp(&mut m, "S5", "RCPT=EFILTER");
         assert_eq!(second.refused, None);
         assert_eq!(second.recipient, Some(Recipient::Refused));
@@ -366,7 +370,12 @@ mod tests {
         );
         let s = smail("S10", "a@b", "c@d", "SMTP", 104);
         assert_eq!((s.delivered, s.notice), (Some(1), None));
-        for (t, want) in [("EXTRN", None), ("REDIR", None), ("FWD", Some(2)), ("RLYS", Some(3))] {
+        for (t, want) in [
+            ("EXTRN", None),
+            ("REDIR", None),
+            ("FWD", Some(2)),
+            ("RLYS", Some(3)),
+        ] {
             assert_eq!(smail("S11", "a@b", "c@d", t, 105).delivered, want, "{t}");
         }
     }

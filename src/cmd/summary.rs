@@ -1281,9 +1281,20 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         ],
         vec![t.refused.to_string(), w.refused.to_string(), {
             let st = &r.refused_by_stage;
-            let n = [st.connection, st.sender, st.recipient, st.data, st.auth, st.other];
-            let parts: Vec<String> =
-                w.stages.iter().zip(n).map(|(name, n)| format!("{name} {n}")).collect();
+            let n = [
+                st.connection,
+                st.sender,
+                st.recipient,
+                st.data,
+                st.auth,
+                st.other,
+            ];
+            let parts: Vec<String> = w
+                .stages
+                .iter()
+                .zip(n)
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect();
             format!("{}: {}", w.by_stage, parts.join(", "))
         }],
         vec![
@@ -1588,7 +1599,14 @@ mod tests {
         assert_eq!(r.totals.refused, 5);
         let st = r.refused_by_stage;
         assert_eq!(
-            [st.connection, st.sender, st.recipient, st.data, st.auth, st.other],
+            [
+                st.connection,
+                st.sender,
+                st.recipient,
+                st.data,
+                st.auth,
+                st.other
+            ],
             [1, 0, 1, 1, 1, 1]
         );
         assert_eq!(r.totals.auth_failures, 1);
@@ -1620,7 +1638,13 @@ mod tests {
         let statuses: Vec<&str> = r.refusals.iter().map(|x| x.status.as_str()).collect();
         assert_eq!(
             statuses,
-            ["AUTH=EFAIL", "DATA=EFILTER", "NEWSTAGE=EGREY", "RCPT=EAVAIL", "SNDRIP=EIPMAP"]
+            [
+                "AUTH=EFAIL",
+                "DATA=EFILTER",
+                "NEWSTAGE=EGREY",
+                "RCPT=EAVAIL",
+                "SNDRIP=EIPMAP"
+            ]
         );
         assert_eq!(r.refusals[2].title, "status not known to this tool");
         assert_eq!(r.refusals[2].stage, "other");

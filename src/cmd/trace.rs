@@ -16,8 +16,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::{TraceArgs, TraceFormat};
-use crate::meaning::handles_recipient;
 use crate::explain::{self, Lang};
+use crate::meaning::handles_recipient;
 use crate::parse::smail::{DeliveryType, parse_smail};
 use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};

@@ -29,7 +29,12 @@ pub struct MailMetrics {
     recipients: [LocalIntCounter; 2],
 }
 
-fn vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+fn vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
     let v = IntCounterVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(v.clone()))?;
     Ok(v)
@@ -71,7 +76,11 @@ impl MailMetrics {
         Ok(MailMetrics {
             received: Source::ALL.map(|s| received.with_label_values(&[s.as_str()]).local()),
             delivered: DELIVERY_TYPES.map(|t| {
-                Origin::ALL.map(|o| delivered.with_label_values(&[t.as_str(), o.as_str()]).local())
+                Origin::ALL.map(|o| {
+                    delivered
+                        .with_label_values(&[t.as_str(), o.as_str()])
+                        .local()
+                })
             }),
             bounced: counter(
                 registry,

@@ -369,7 +369,9 @@ impl Sink for Recorder {
                         self.event_time(kind, t);
                         if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t) {
                             match self.received.received_at(id) {
-                                Some(received) => self.metrics.delay.observe(ev.delivery, t - received),
+                                Some(received) => {
+                                    self.metrics.delay.observe(ev.delivery, t - received)
+                                }
                                 None => {
                                     let dropped =
                                         self.pending.wait(id, t, ev.delivery, Instant::now());
@@ -572,11 +574,7 @@ mod tests {
         // `unnamed` value comes after the cap was reached) share `other`.
         assert_eq!(series(&r, "xmail_smtp_dnsbl_refusals_total"), 33);
         assert_eq!(
-            sample(
-                &r,
-                "xmail_smtp_dnsbl_refusals_total",
-                &[("list", "other")]
-            ),
+            sample(&r, "xmail_smtp_dnsbl_refusals_total", &[("list", "other")]),
             Some(10.0)
         );
         assert_eq!(

@@ -140,7 +140,10 @@ fn report_values_that_matter() {
     assert_eq!(s.sum("xmail_mail_delivered_total"), 27.0);
     assert_eq!(s.value("xmail_mail_bounced_total", &[]), 1.0);
     assert_eq!(s.sum("xmail_mail_refused_total"), 30.0);
-    assert_eq!(s.value("xmail_mail_refused_total", &[("stage", "auth")]), 4.0);
+    assert_eq!(
+        s.value("xmail_mail_refused_total", &[("stage", "auth")]),
+        4.0
+    );
     assert_eq!(
         s.value("xmail_smtp_recipients_total", &[("result", "accepted")]),
         20.0
@@ -277,6 +280,12 @@ fn per_domain_counters_are_opt_in() {
     };
     // Deliveries only: the 7 EXTRN and 4 LREDIR records to the domain are not deliveries.
     assert_eq!((delivery("LOCAL"), delivery("SMTP")), (15.0, 0.0));
-    assert_eq!(s.get("xmail_domain_deliveries_total", &[("domain", "example.co.kr"), ("type", "EXTRN")]), None);
+    assert_eq!(
+        s.get(
+            "xmail_domain_deliveries_total",
+            &[("domain", "example.co.kr"), ("type", "EXTRN")]
+        ),
+        None
+    );
     assert_eq!(s.count("xmail_domain_deliveries_total"), 4);
 }

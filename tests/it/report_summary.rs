@@ -92,7 +92,10 @@ fn totals_match_the_sample_files() {
         .iter()
         .filter(|f| status(f).split_once('=').unwrap().1 != "OK")
         .count();
-    let rcpt_refused = smtp.iter().filter(|f| status(f).starts_with("RCPT=E")).count();
+    let rcpt_refused = smtp
+        .iter()
+        .filter(|f| status(f).starts_with("RCPT=E"))
+        .count();
     let delivered = smail
         .iter()
         .filter(|f| ["LOCAL", "SMTP", "FWD", "RLYS"].contains(&f[5].as_str()))
