@@ -139,17 +139,41 @@ const REMOVED_METRICS: &[&str] = &[
 /// Label values fixed by the contract, per (metric prefix, label): a matcher on any other
 /// value (a typo, an old name) selects nothing.
 const CONTRACT_LABEL_VALUES: &[(&str, &str, &[&str])] = &[
-    ("xmail_exporter_log_", "log", &["smtp", "smail", "pop3", "webmail"]),
+    (
+        "xmail_exporter_log_",
+        "log",
+        &["smtp", "smail", "pop3", "webmail"],
+    ),
     (
         "xmail_spool_messages",
         "queue",
         &["queued", "retry", "frozen", "local", "temp"],
     ),
-    ("xmail_spool_oldest_message_age_seconds", "queue", &["queued", "retry"]),
-    ("xmail_spool_messages_older_than", "queue", &["queued", "retry"]),
-    ("xmail_spool_messages_older_than", "age", &["15m", "1h", "4h", "12h"]),
-    ("xmail_smtp_recipients_total", "result", &["accepted", "refused"]),
-    ("xmail_pop3_logins_total", "result", &["ok", "failed", "unknown"]),
+    (
+        "xmail_spool_oldest_message_age_seconds",
+        "queue",
+        &["queued", "retry"],
+    ),
+    (
+        "xmail_spool_messages_older_than",
+        "queue",
+        &["queued", "retry"],
+    ),
+    (
+        "xmail_spool_messages_older_than",
+        "age",
+        &["15m", "1h", "4h", "12h"],
+    ),
+    (
+        "xmail_smtp_recipients_total",
+        "result",
+        &["accepted", "refused"],
+    ),
+    (
+        "xmail_pop3_logins_total",
+        "result",
+        &["ok", "failed", "unknown"],
+    ),
     (
         "xmail_mail_received_total",
         "source",
@@ -160,17 +184,29 @@ const CONTRACT_LABEL_VALUES: &[(&str, &str, &[&str])] = &[
         "stage",
         &["connection", "sender", "recipient", "data", "auth", "other"],
     ),
-    ("xmail_mail_delivered_total", "type", &["LOCAL", "SMTP", "FWD", "RLYS"]),
-    ("xmail_domain_deliveries_total", "type", &["LOCAL", "SMTP", "FWD", "RLYS"]),
+    (
+        "xmail_mail_delivered_total",
+        "type",
+        &["LOCAL", "SMTP", "FWD", "RLYS"],
+    ),
+    (
+        "xmail_domain_deliveries_total",
+        "type",
+        &["LOCAL", "SMTP", "FWD", "RLYS"],
+    ),
     (
         "xmail_delivery_delay_seconds",
         "type",
-        &["LOCAL", "SMTP", "FWD", "RLYS", "EXTRN", "FILTER", "REDIR", "LREDIR", "other"],
+        &[
+            "LOCAL", "SMTP", "FWD", "RLYS", "EXTRN", "FILTER", "REDIR", "LREDIR", "other",
+        ],
     ),
     (
         "xmail_smail_records_total",
         "type",
-        &["LOCAL", "SMTP", "FWD", "RLYS", "EXTRN", "FILTER", "REDIR", "LREDIR", "other"],
+        &[
+            "LOCAL", "SMTP", "FWD", "RLYS", "EXTRN", "FILTER", "REDIR", "LREDIR", "other",
+        ],
     ),
 ];
 
@@ -571,8 +607,7 @@ fn job_and_instance_variables_come_from_up() {
             d.file
         );
         assert_eq!(
-            inst["query"]["query"],
-            r#"label_values(up{job=~"$job"}, instance)"#,
+            inst["query"]["query"], r#"label_values(up{job=~"$job"}, instance)"#,
             "{}: the instance variable must come from `up`, not from an xmail_* metric",
             d.file
         );
@@ -766,8 +801,7 @@ fn matchers(sel: &str) -> Vec<(String, String, String)> {
         };
         let label = part[..op_at].trim().to_string();
         let rest = &part[op_at..];
-        let op_len = if rest.starts_with("=~") || rest.starts_with("!~") || rest.starts_with("!=")
-        {
+        let op_len = if rest.starts_with("=~") || rest.starts_with("!~") || rest.starts_with("!=") {
             2
         } else {
             1
@@ -800,8 +834,14 @@ fn the_overview_opens_with_the_four_headline_stats() {
             format!(r#"sum(increase({metric}{{job=~"$job", instance=~"$instance"}}[$__range]))"#),
             "{title}: the total of {metric} over the dashboard's range, every label"
         );
-        assert_eq!(targets[0]["instant"], true, "{title}: one value for the range");
-        assert_eq!(p["fieldConfig"]["defaults"]["decimals"], 0, "{title}: a count");
+        assert_eq!(
+            targets[0]["instant"], true,
+            "{title}: one value for the range"
+        );
+        assert_eq!(
+            p["fieldConfig"]["defaults"]["decimals"], 0,
+            "{title}: a count"
+        );
     }
     // The rest of "is mail flowing now": the queues, the age of the last SMTP and SMAIL
     // line, the exporter and the firing alerts, above everything but the headline.
@@ -903,7 +943,10 @@ fn the_fleet_table_has_one_row_per_instance_and_links_to_it() {
             })
         })
         .count();
-    assert!(coloured >= 4, "up, retry, frozen and last-event age are coloured");
+    assert!(
+        coloured >= 4,
+        "up, retry, frozen and last-event age are coloured"
+    );
 }
 
 #[test]
@@ -1072,7 +1115,10 @@ fn per_hour_panels_say_so_and_have_a_minimum_interval() {
         }
     }
     // The panels the issue asks for, on the new metrics.
-    let exprs: Vec<String> = dashboard_queries(&d.json).into_iter().map(|q| q.1).collect();
+    let exprs: Vec<String> = dashboard_queries(&d.json)
+        .into_iter()
+        .map(|q| q.1)
+        .collect();
     for needle in [
         "sum by (stage) (rate(xmail_mail_refused_total",
         r#"xmail_smtp_recipients_total{job=~"$job", instance=~"$instance", result="accepted"}"#,
@@ -1120,7 +1166,10 @@ fn restarts_and_firing_alerts_are_annotations() {
 #[test]
 fn the_health_dashboard_shows_the_new_exporter_metrics() {
     let d = dashboard("xmail-exporter-health.json");
-    let exprs: Vec<String> = dashboard_queries(&d.json).into_iter().map(|q| q.1).collect();
+    let exprs: Vec<String> = dashboard_queries(&d.json)
+        .into_iter()
+        .map(|q| q.1)
+        .collect();
     for m in [
         "xmail_exporter_log_directory_exists",
         "xmail_exporter_delivery_delay_unmatched_total",
