@@ -207,7 +207,7 @@ local g = import 'lib.libsonnet';
                  w=8, h=10, overrides=g.displayNames(statusTitles)),
       g.timeseries('DNSBL refusals per hour by list',
                    "SMTP clients refused by each DNS blocklist (SNDRIP=EIPMAP), named as configured in XMail's CustMapsList. A single list jumping alone may be a dead list answering 'listed' for everyone.",
-                   [t(perHour('xmail_smtp_dnsbl_rejections_total', 'list'), '{{list}}')], hourly, w=8, h=10, stack=true, interval='5m'),
+                   [t(perHour('xmail_smtp_dnsbl_refusals_total', 'list'), '{{list}}')], hourly, w=8, h=10, stack=true, interval='5m'),
       g.timeseries('SMTP AUTH failures per hour by mechanism',
                    'Failed SMTP AUTH attempts (AUTH=EFAIL) per hour, by mechanism. Bursts are usually password guessing.',
                    [t(perHour('xmail_smtp_auth_failures_total', 'mechanism'), '{{mechanism}}')], hourly, w=8, h=10, stack=true, interval='5m'),

@@ -69,7 +69,7 @@ const CONTRACT_METRICS: &[&str] = &[
     "xmail_smtp_recipients_total",
     "xmail_smtp_events_total",
     "xmail_smtp_message_size_bytes",
-    "xmail_smtp_dnsbl_rejections_total",
+    "xmail_smtp_dnsbl_refusals_total",
     "xmail_smtp_auth_failures_total",
     "xmail_pop3_logins_total",
     "xmail_pop3_mailbox_messages",
@@ -1127,7 +1127,7 @@ fn per_hour_panels_say_so_and_have_a_minimum_interval() {
         "xmail_spool_messages_older_than",
         "xmail_pop3_logins_total",
         "xmail_webmail_errors_total",
-        "xmail_smtp_dnsbl_rejections_total",
+        "xmail_smtp_dnsbl_refusals_total",
         "xmail_smtp_auth_failures_total",
     ] {
         assert!(

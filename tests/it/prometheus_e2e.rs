@@ -44,11 +44,23 @@ const TEST_BUDGET: Duration = Duration::from_secs(110);
 /// Queries that may return no data on healthy sample logs: (dashboard file, where, why).
 /// `where` is a panel title or `annotation <name>`. Keep this list short and explained:
 /// everything else must show data, or the dashboard shows an empty panel to users.
-const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[(
-    "xmail-exporter-health.json",
-    "annotation Exporter restarts",
-    "marks exporter restarts (`changes(process_start_time_seconds) > 0`): empty unless the exporter restarted",
-)];
+const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
+    (
+        "xmail-exporter-health.json",
+        "annotation Exporter restarts",
+        "marks exporter restarts (`changes(process_start_time_seconds) > 0`): empty unless the exporter restarted",
+    ),
+    (
+        "xmail-overview.json",
+        "annotation Exporter restarts",
+        "marks exporter restarts: empty unless the exporter restarted",
+    ),
+    (
+        "xmail-overview.json",
+        "annotation Firing XMail alerts",
+        "marks firing alerts: the one alert this test provokes is still pending (its `for:` is not waited for)",
+    ),
+];
 
 /// The overview's headline stats and the `report --format json` total each must equal.
 const HEADLINES: &[(&str, &str)] = &[
@@ -106,7 +118,12 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
     let spool = logs.tmp.path().join("spool");
     build_spool(&spool);
 
+    // The samples' local domain gets the opt-in per-domain counters (the overview's domain row).
+    let config = logs.tmp.path().join("config.yml");
+    std::fs::write(&config, "domains: [example.co.kr]\n").unwrap();
     let exporter = Exporter::start(&[
+        "--config",
+        config.to_str().unwrap(),
         "--xmail.log-dir",
         logs.xmail.to_str().unwrap(),
         "--webmail.log-dir",
@@ -420,34 +437,19 @@ fn dashboards_and_alerts_work_against_a_real_prometheus() {
 /// Expected values of stat panels after the appended traffic: (file, title, check, what).
 type StatCheck = (&'static str, &'static str, fn(f64) -> bool, &'static str);
 const STAT_CHECKS: &[StatCheck] = &[
+    // Received, Delivered, Bounced and Refused are checked against report's totals above.
     (
         "xmail-overview.json",
-        "Messages received",
-        |v| v > 0.0,
-        "> 0",
-    ),
-    (
-        "xmail-overview.json",
-        "Recipients accepted",
-        |v| v > 0.0,
-        "> 0",
-    ),
-    ("xmail-overview.json", "Rejections", |v| v > 0.0, "> 0"),
-    (
-        "xmail-overview.json",
-        "Acceptance ratio",
+        "Recipient acceptance",
         |v| v > 0.0 && v < 1.0,
         "a ratio strictly between 0 and 1",
     ),
-    ("xmail-overview.json", "Deliveries", |v| v > 0.0, "> 0"),
-    ("xmail-overview.json", "Bounces", |v| v > 0.0, "> 0"),
     (
         "xmail-overview.json",
-        "DNSBL rejections",
-        |v| v > 0.0,
-        "> 0",
+        "Queued messages",
+        |v| v == 3.0,
+        "3 (the test spool)",
     ),
-    ("xmail-overview.json", "AUTH failures", |v| v > 0.0, "> 0"),
     (
         "xmail-overview.json",
         "Frozen messages",
@@ -460,6 +462,7 @@ const STAT_CHECKS: &[StatCheck] = &[
         |v| v == 2.0,
         "2 (the test spool)",
     ),
+    ("xmail-overview.json", "Exporter", |v| v == 1.0, "1 (up)"),
     (
         "xmail-exporter-health.json",
         "Exporter",
@@ -527,6 +530,7 @@ impl GrafanaVars {
                 ("datasource", "prometheus".to_string()),
                 ("instance", instance),
                 ("job", "xmail".to_string()),
+                ("domain", ".+".to_string()),
             ],
         }
     }
