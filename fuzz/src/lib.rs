@@ -9,13 +9,13 @@
 use std::io::{self, Read};
 use std::sync::LazyLock;
 
-use xmail_exporter::parse::ParseError;
 use xmail_exporter::parse::fields::trim_cr;
 use xmail_exporter::parse::smail::{DeliveryType, parse_smail};
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::status::{AuthMechanism, Status, StatusCode, parse_status};
 use xmail_exporter::parse::time::LocalTime;
-use xmail_exporter::parse::webmail::{Classifier, parse_webmail};
+use xmail_exporter::parse::webmail::{Classifier, is_continuation, parse_webmail};
+use xmail_exporter::parse::{LogKind, ParseCtx, ParseError};
 use xmail_exporter::tail::lines::{Line, LineBuf, MAX_LINE_BYTES};
 
 /// The built-in webmail rules, compiled once.
@@ -193,6 +193,28 @@ pub fn check_webmail(data: &[u8]) {
         }
     }
     check_time(data);
+    check_webmail_file(data);
+}
+
+/// `data` as a whole error file (split at LF): [`ParseCtx::webmail`] counts exactly the
+/// non-blank lines that are not the continuation of an error counted before them, and the
+/// first non-blank line is always an error.
+fn check_webmail_file(data: &[u8]) {
+    let c = &*CLASSIFIER;
+    let mut ctx = ParseCtx::for_file(LogKind::Webmail, "error-20261128.txt");
+    let mut seen = false;
+    for line in data.split(|&b| b == b'\n') {
+        let blank = trim_cr(line).iter().all(u8::is_ascii_whitespace);
+        let got = ctx.webmail(line, c);
+        if blank {
+            assert_eq!(got.map(|r| r.err()), Some(Some(ParseError::Empty)));
+        } else if seen && is_continuation(line) {
+            assert!(got.is_none());
+        } else {
+            assert!(matches!(got, Some(Ok(_))));
+            seen = true;
+        }
+    }
 }
 
 /// What [`LineBuf`] hands out, owned.

@@ -255,8 +255,8 @@ impl SpoolThread {
             let mut failing = false;
             loop {
                 match scanner.scan() {
-                    Ok(counts) => {
-                        metrics.set(&counts);
+                    Ok(scan) => {
+                        metrics.set(&scan);
                         if failing {
                             tracing::info!(dir = %dir.display(), "spool can be counted again");
                         }

@@ -33,7 +33,7 @@ use crate::meaning::Meaning;
 use crate::parse::pop3::parse_pop3;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::time::TimeConverter;
-use crate::parse::webmail::{Classifier, parse_webmail};
+use crate::parse::webmail::Classifier;
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 use delay::{DelayMetrics, JoinLimits, PENDING_WALL, Pending, ReceivedJoin, smtp_id_key};
@@ -383,8 +383,11 @@ impl Sink for Recorder {
                     Err(e) => self.malformed(kind, path, e, line),
                 }
             }
-            LogKind::Webmail => match parse_webmail(line, &self.classifier) {
-                Ok(ev) => {
+            LogKind::Webmail => match ctx.webmail(line, &self.classifier) {
+                // A line of the previous error's stack trace: read and understood (`parsed`),
+                // but not an error of its own and no time of its own.
+                None => self.metrics.exporter.parsed[kind.index()].inc(),
+                Some(Ok(ev)) => {
                     self.metrics.webmail.record(&ev);
                     self.metrics.exporter.parsed[kind.index()].inc();
                     let t = match ev.time {
@@ -394,8 +397,8 @@ impl Sink for Recorder {
                     };
                     self.event_time(kind, t);
                 }
-                Err(ParseError::Empty) => {}
-                Err(e) => self.malformed(kind, path, e, line),
+                Some(Err(ParseError::Empty)) => {}
+                Some(Err(e)) => self.malformed(kind, path, e, line),
             },
             LogKind::Pop3 => match parse_pop3(line) {
                 Ok(ev) => {

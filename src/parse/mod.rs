@@ -16,6 +16,7 @@ use std::fmt;
 
 use smail::{SmailEvent, parse_smail};
 use time::LocalTime;
+use webmail::{Classifier, WebmailEvent, is_continuation, parse_webmail};
 
 /// The log families the exporter reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -97,6 +98,9 @@ pub struct ParseCtx {
     pub smail_continues: bool,
     /// The date in the file name, used for webmail lines without a timestamp of their own.
     pub file_date: Option<LocalTime>,
+    /// A webmail error was counted in this file, so an indented or stack-trace line that
+    /// follows belongs to it (see [`ParseCtx::webmail`]).
+    pub webmail_error_seen: bool,
 }
 
 impl ParseCtx {
@@ -121,6 +125,7 @@ impl ParseCtx {
             kind,
             smail_continues: false,
             file_date,
+            webmail_error_seen: false,
         }
     }
 
@@ -133,6 +138,31 @@ impl ParseCtx {
         }
         let parsed = parse_smail(line);
         self.smail_continues = parsed.as_ref().is_ok_and(|ev| ev.continues);
+        Some(parsed)
+    }
+
+    /// Parses one line of a webmail error file, or returns `None` for a line that continues
+    /// the previous error: the lines of a PHP stack trace (`Stack trace:`, `#0 /path…`,
+    /// `#1 {main}`, `  thrown in /x.php on line 3`, `Next Exception: …` of a chained
+    /// exception) and any other line that starts with a space or a TAB (see
+    /// [`webmail::is_continuation`]).
+    ///
+    /// Such a line is a continuation only when an error was counted before it in this file
+    /// (by this reader): at the start of a file, or when the exporter started reading in the
+    /// middle of a trace, there is no error to attach it to, and it is counted as an error
+    /// of its own rather than lost. Blank lines are [`ParseError::Empty`] and change nothing.
+    pub fn webmail<'a>(
+        &mut self,
+        line: &'a [u8],
+        rules: &Classifier,
+    ) -> Option<Result<WebmailEvent<'a>, ParseError>> {
+        if self.webmail_error_seen && is_continuation(line) {
+            return None;
+        }
+        let parsed = parse_webmail(line, rules);
+        if parsed.is_ok() {
+            self.webmail_error_seen = true;
+        }
         Some(parsed)
     }
 }
@@ -176,6 +206,7 @@ impl fmt::Display for ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::webmail::Classifier;
 
     #[test]
     fn kinds_from_file_names() {
@@ -214,5 +245,93 @@ mod tests {
             None
         );
         assert_eq!(ParseCtx::for_file(LogKind::Smtp, "x").file_date, None);
+    }
+
+    /// A real-looking uncaught exception: one error line, then 24 lines of its trace.
+    fn stack_trace() -> Vec<String> {
+        let mut v = vec![
+            "[28-Nov-2026 01:12:05 UTC] PHP Fatal error:  Uncaught Exception: x in /var/www/a.php:3"
+                .to_string(),
+            "Stack trace:".to_string(),
+        ];
+        for i in 0..21 {
+            v.push(format!(
+                "#{i} /var/www/lib/f{i}.php({}): Nmail\\Step{i}->run(Array, 'INBOX')",
+                10 + i
+            ));
+        }
+        v.push("#21 {main}".to_string());
+        v.push("  thrown in /var/www/a.php on line 3".to_string());
+        assert_eq!(v.len(), 25);
+        v
+    }
+
+    fn webmail_errors(lines: &[String]) -> Vec<String> {
+        let c = Classifier::default();
+        let mut ctx = ParseCtx::for_file(LogKind::Webmail, "error-20261128.txt");
+        lines
+            .iter()
+            .filter_map(|l| match ctx.webmail(l.as_bytes(), &c) {
+                Some(Ok(ev)) => Some(ev.text.into_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_php_stack_trace_is_one_webmail_error() {
+        let mut lines = stack_trace();
+        assert_eq!(webmail_errors(&lines).len(), 1);
+        // Chained exceptions, a CRLF, a blank line and a TAB-indented line: still the same
+        // error; the next line with a time stamp is the next one.
+        lines.push("".into());
+        lines.push("Next RuntimeException: y in /var/www/b.php:9\r".into());
+        lines.push("Stack trace:\r".into());
+        lines.push("#0 {main}".into());
+        lines.push("\tcontinued".into());
+        lines.push("[2026-11-28 10:20:31] login failed: unknown user kang".into());
+        let got = webmail_errors(&lines);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[1].contains("login failed"));
+    }
+
+    #[test]
+    fn a_continuation_with_no_error_before_it_is_an_error() {
+        // The file starts mid-trace (or the exporter started reading there).
+        let mut lines: Vec<String> = stack_trace()[1..].to_vec();
+        lines.insert(0, "".into());
+        let got = webmail_errors(&lines);
+        assert_eq!(got, ["Stack trace:"]);
+        let indented = ["  thrown in /x.php on line 3".to_string()];
+        assert_eq!(webmail_errors(&indented).len(), 1);
+        // Lines that only look similar are errors of their own.
+        let other = [
+            "first".to_string(),
+            "#hashtag".to_string(),
+            "Next time: retry".to_string(),
+            "Nextcloud: sync failed".to_string(),
+        ];
+        assert_eq!(webmail_errors(&other).len(), 4);
+    }
+
+    proptest::proptest! {
+        /// Any interleaving of errors and traces: one error per line that starts an error.
+        #[test]
+        fn every_trace_counts_once(traces in proptest::collection::vec(0usize..30, 0..20)) {
+            let mut lines = Vec::new();
+            for (i, frames) in traces.iter().enumerate() {
+                lines.push(format!("[2026-11-28 10:00:{:02}] PHP Fatal error:  Uncaught Exception: e{i}", i % 60));
+                if *frames > 0 {
+                    lines.push("Stack trace:".into());
+                }
+                for f in 0..*frames {
+                    lines.push(format!("#{f} /var/www/x.php({f}): g()"));
+                }
+                if *frames > 0 {
+                    lines.push("  thrown in /var/www/x.php on line 1".into());
+                }
+            }
+            proptest::prop_assert_eq!(webmail_errors(&lines).len(), traces.len());
+        }
     }
 }

@@ -1,9 +1,13 @@
 //! Nmail webmail error logs (`weblogs/error-YYYYMMDD.txt`).
 //!
-//! The format is not documented anywhere, so every non-blank line is one error. Lines are
-//! decoded as UTF-8 where valid, else as EUC-KR (CP949, as Nmail is Korean), then classified
-//! by an ordered list of regex rules: the first rule that matches names the category, and a
-//! line no rule matches is `other`. A leading timestamp, where one parses, dates the event.
+//! The format is not documented anywhere, so every non-blank line is one error, except the
+//! lines that continue the error before them: PHP writes an uncaught exception as one
+//! message over several lines (`Stack trace:`, `#0 …`, `  thrown in …`), and those are
+//! told apart by [`is_continuation`] and skipped by [`crate::parse::ParseCtx::webmail`],
+//! which keeps the per-file state. Lines are decoded as UTF-8 where valid, else as EUC-KR
+//! (CP949, as Nmail is Korean), then classified by an ordered list of regex rules: the first
+//! rule that matches names the category, and a line no rule matches is `other`. A leading
+//! timestamp, where one parses, dates the event.
 
 use std::borrow::Cow;
 
@@ -223,6 +227,48 @@ pub fn parse_webmail<'a>(
     })
 }
 
+/// Is this line the continuation of a multi-line error (when one came before it)? PHP's
+/// uncaught exceptions and `error_log()` of multi-line text give:
+///
+/// ```text
+/// PHP Fatal error:  Uncaught Exception: x in /var/www/a.php:3
+/// Stack trace:
+/// #0 /var/www/b.php(12): f()
+/// #1 {main}
+///   thrown in /var/www/a.php on line 3
+/// ```
+///
+/// So: a line that starts with a space or a TAB (but is not blank), `Stack trace:`, `#`
+/// followed by a frame number, and the `Next Some\Exception: …` line that starts the next
+/// exception of a chain. A line with a leading timestamp is never one.
+pub fn is_continuation(line: &[u8]) -> bool {
+    let line = trim_cr(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return false;
+    }
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return true;
+    }
+    if line.starts_with(b"Stack trace:") {
+        return true;
+    }
+    if let Some(rest) = line.strip_prefix(b"#") {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        return digits > 0 && matches!(rest.get(digits), None | Some(b' '));
+    }
+    if let Some(rest) = line.strip_prefix(b"Next ") {
+        // `Next RuntimeException: …`, `Next App\DbError: …`: an exception class, a colon.
+        let name = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'\\'))
+            .count();
+        let class = &rest[..name];
+        return (class.ends_with(b"Exception") || class.ends_with(b"Error"))
+            && rest.get(name) == Some(&b':');
+    }
+    false
+}
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -343,6 +389,36 @@ mod tests {
         );
         assert_eq!(t(b"no time here"), None);
         assert_eq!(t(b"[27-Foo-2026 09:12:44 UTC] x"), None);
+    }
+
+    #[test]
+    fn continuation_lines() {
+        for l in [
+            "Stack trace:",
+            "#0 /var/www/a.php(3): f()",
+            "#12 {main}",
+            "#1",
+            "  thrown in /var/www/a.php on line 3",
+            "\tat something",
+            "Next RuntimeException: y in /b.php:9",
+            "Next App\\DbError: z",
+            "Stack trace:\r",
+        ] {
+            assert!(is_continuation(l.as_bytes()), "{l:?}");
+        }
+        for l in [
+            "",
+            "  \t\r",
+            "PHP Fatal error:  Uncaught Exception: x in /var/www/a.php:3",
+            "[2026-11-28 10:20:31] login failed",
+            "#hashtag",
+            "#1a",
+            "Next time: retry",
+            "Next RuntimeException without colon",
+            "stack trace:",
+        ] {
+            assert!(!is_continuation(l.as_bytes()), "{l:?}");
+        }
     }
 
     #[test]

@@ -232,6 +232,7 @@ impl FollowedFile {
             file.seek(SeekFrom::Start(0))?;
             lines.clear();
             self.ctx.smail_continues = false;
+            self.ctx.webmail_error_seen = false;
             self.fingerprint = Fingerprint::of(file)?;
             let mut guard = commit.map(Shared::lock);
             self.offset = 0;

@@ -476,12 +476,106 @@ fn the_spool_is_counted() {
     )
     .unwrap();
     ex.wait_for("the second frozen message", |s| q(s, "frozen") == 2.0);
-    // The spool goes away: errors are counted, the logs are still read.
+    // The names carry the times: a second ago, so no message is 15 minutes old.
+    for queue in ["queued", "retry"] {
+        let age = s.value(
+            "xmail_spool_oldest_message_age_seconds",
+            &[("queue", queue)],
+        );
+        assert!(age > 0.0, "{queue}: {age}");
+        assert_eq!(
+            s.value(
+                "xmail_spool_messages_older_than",
+                &[("queue", queue), ("age", "15m")]
+            ),
+            if age > 900.0 { 1.0 } else { 0.0 }
+        );
+    }
+    // The spool goes away: errors are counted, the last good values stay, the logs are
+    // still read.
     std::fs::remove_dir_all(&spool).unwrap();
-    ex.wait_for("a scan error", |s| {
+    let s = ex.wait_for("a scan error", |s| {
         s.value("xmail_exporter_spool_scan_errors_total", &[]) >= 1.0
     });
+    assert_eq!(q(&s, "frozen"), 2.0);
     assert_eq!(ex.get("/-/ready").0, 200);
+}
+
+/// After a restart the spool gauges are absent until a scan completes, never 0: a spool that
+/// cannot be counted yet has no value to show.
+#[test]
+fn the_spool_is_absent_until_counted_and_messages_are_aged() {
+    let logs = TempLogs::new();
+    let spool = logs.tmp.path().join("spool");
+    let ex = start(
+        &logs,
+        &[
+            "--xmail.spool-dir",
+            spool.to_str().unwrap(),
+            "--xmail.spool-scan-interval",
+            "100ms",
+        ],
+    );
+    let s = ex.wait_for("a scan error", |s| {
+        s.value("xmail_exporter_spool_scan_errors_total", &[]) >= 1.0
+    });
+    for family in [
+        "xmail_spool_messages",
+        "xmail_spool_oldest_message_age_seconds",
+        "xmail_spool_messages_older_than",
+    ] {
+        assert_eq!(s.count(family), 0, "{family}\n{}", s.text);
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let hour = 3_600_000;
+    // Queued: 2 h and 5 h old (1.27 names); retry: 13 h old (a 1.26 name).
+    for (dir, name) in [
+        (
+            "0/0/mess",
+            format!("{}.7f3a.1f4c.3a10.mail", now_ms - 2 * hour),
+        ),
+        (
+            "3/7/mess",
+            format!("{}.7f3a.1f4c.3a11.mail", now_ms - 5 * hour),
+        ),
+        (
+            "3/7/rsnd",
+            format!("{}.140163.3a12.mail", now_ms - 13 * hour),
+        ),
+    ] {
+        std::fs::create_dir_all(spool.join(dir)).unwrap();
+        std::fs::write(spool.join(dir).join(name), b"x").unwrap();
+    }
+    let s = ex.wait_for("the spool count", |s| {
+        s.get("xmail_spool_messages", &[("queue", "queued")]) == Some(2.0)
+    });
+    assert_eq!(s.value("xmail_spool_messages", &[("queue", "frozen")]), 0.0);
+    let oldest = |queue| {
+        s.value(
+            "xmail_spool_oldest_message_age_seconds",
+            &[("queue", queue)],
+        )
+    };
+    assert!((oldest("queued") - 5.0 * 3600.0).abs() < 60.0, "{}", s.text);
+    assert!((oldest("retry") - 13.0 * 3600.0).abs() < 60.0, "{}", s.text);
+    let older = |queue, age| {
+        s.value(
+            "xmail_spool_messages_older_than",
+            &[("queue", queue), ("age", age)],
+        )
+    };
+    assert_eq!(
+        ["15m", "1h", "4h", "12h"].map(|a| older("queued", a)),
+        [2.0, 2.0, 1.0, 0.0]
+    );
+    assert_eq!(
+        ["15m", "1h", "4h", "12h"].map(|a| older("retry", a)),
+        [1.0, 1.0, 1.0, 1.0]
+    );
+    promtool_check_metrics(&s.text);
 }
 
 /// The README's metrics table is the public contract: every `xmail_*` family a fully
