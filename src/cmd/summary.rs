@@ -67,7 +67,7 @@ use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 use crate::parse::smtp::{Source, parse_smtp};
 use crate::parse::status::{AuthMechanism, Stage, Status, StatusCode};
 use crate::parse::time::{LocalTime, TimeConverter};
-use crate::parse::webmail::{Classifier, parse_webmail};
+use crate::parse::webmail::{Classifier, WebmailEvent};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::tail::Sink;
 
@@ -326,8 +326,7 @@ impl Summary {
         }
     }
 
-    fn webmail(&mut self, line: &[u8]) -> Result<(), ParseError> {
-        let ev = parse_webmail(line, &self.classifier)?;
+    fn webmail(&mut self, ev: &WebmailEvent<'_>) {
         if let Some(c) = self.webmail.get_mut(ev.category) {
             *c += 1;
         }
@@ -339,7 +338,6 @@ impl Summary {
         if let Some(t) = t {
             self.seen(t);
         }
-        Ok(())
     }
 
     fn utc_to_local(&mut self, t: LocalTime) -> Option<LocalTime> {
@@ -573,9 +571,11 @@ impl Sink for Summary {
                 None => return,
                 Some(parsed) => parsed.map(|ev| self.smail(&ev)),
             },
-            LogKind::Webmail => match self.webmail(line) {
-                Err(ParseError::Empty) => return,
-                r => r,
+            // `None`: a line of a PHP stack trace, part of the error before.
+            LogKind::Webmail => match ctx.webmail(line, &self.classifier) {
+                None => Ok(()),
+                Some(Err(ParseError::Empty)) => return,
+                Some(parsed) => parsed.map(|ev| self.webmail(&ev)),
             },
             LogKind::Pop3 => self.pop3(line),
         };
@@ -1508,9 +1508,13 @@ mod tests {
             TimeZone::get("Asia/Seoul").unwrap(),
             2,
         );
+        // One file per kind: a context lives as long as its file.
+        let mut ctxs: Vec<ParseCtx> = LogKind::ALL
+            .iter()
+            .map(|&k| ParseCtx::for_file(k, "x-20261127"))
+            .collect();
         for (kind, line) in lines {
-            let mut ctx = ParseCtx::for_file(*kind, "x-20261127");
-            s.line(&mut ctx, Path::new("x"), line.as_bytes());
+            s.line(&mut ctxs[kind.index()], Path::new("x"), line.as_bytes());
         }
         s
     }
@@ -1667,6 +1671,24 @@ mod tests {
         assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:45:30"));
         assert_eq!(r.lines.webmail.parsed, 2);
         assert_eq!(r.totals.webmail_errors, 2);
+    }
+
+    #[test]
+    fn a_stack_trace_is_one_error() {
+        let s = summary(&[
+            (
+                LogKind::Webmail,
+                "[2026-11-27 10:00:00] PHP Fatal error:  Uncaught Exception: x in /a.php:3",
+            ),
+            (LogKind::Webmail, "Stack trace:"),
+            (LogKind::Webmail, "#0 /var/www/a.php(3): f()"),
+            (LogKind::Webmail, "#1 {main}"),
+            (LogKind::Webmail, "  thrown in /var/www/a.php on line 3"),
+            (LogKind::Webmail, "[2026-11-27 10:00:01] PHP Warning: y"),
+        ]);
+        let r = s.report(10, Lang::En);
+        assert_eq!(r.totals.webmail_errors, 2);
+        assert_eq!(r.lines.webmail.parsed, 6);
     }
 
     #[test]

@@ -365,3 +365,26 @@ fn empty_input_is_a_summary_of_nothing() {
     assert_eq!(v["period"]["first"], serde_json::Value::Null);
     assert_eq!(v["totals"]["received"], 0);
 }
+
+#[test]
+fn a_php_stack_trace_is_one_error_in_report_and_metrics() {
+    let dir = "examples/webmail-stack-trace";
+    let v = json(&["--format", "json", dir]);
+    let (ok, out, err) = crate::util::run_exporter(&["report", dir]);
+    assert!(ok, "{err}");
+    let s = crate::util::Scrape::parse(&out);
+    let lines =
+        std::fs::read_to_string(crate::util::root().join(dir).join("error-20261128.txt")).unwrap();
+    let errors = lines.lines().filter(|l| l.starts_with('[')).count();
+    assert!(
+        lines.lines().count() > errors,
+        "the sample holds a stack trace"
+    );
+    assert_eq!(v["totals"]["webmail_errors"], errors);
+    assert_eq!(s.sum("xmail_webmail_errors_total"), errors as f64);
+    // Every line was read and understood.
+    assert_eq!(
+        v["lines"]["webmail"]["parsed"],
+        lines.lines().filter(|l| !l.trim().is_empty()).count()
+    );
+}
