@@ -57,7 +57,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     .context("cannot register metrics")?;
     let registry = metrics.registry.clone();
     let spool_metrics = metrics.spool.clone();
-    let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
         .with_join_limits(settings.join_limits);
     let start = if args.from_beginning {
         StartAt::Beginning
@@ -75,8 +75,11 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
                     None
                 }
             };
-            if previous.is_some() {
+            if let Some(prev) = &previous {
                 tracing::info!(path = %path.display(), "resuming from the state file");
+                for (&kind, &t) in &prev.last_event {
+                    recorder.restore_event_time(kind, t);
+                }
             }
             let shared = Shared::default();
             tailer = tailer.with_checkpoints(shared.clone(), previous);

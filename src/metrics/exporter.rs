@@ -14,6 +14,10 @@ use prometheus::{
 
 use crate::parse::LogKind;
 
+/// The newest event time per log; the state file keeps it across restarts
+/// ([`crate::tail::checkpoint`]).
+pub const LAST_EVENT_TIMESTAMP: &str = "xmail_exporter_log_last_event_timestamp_seconds";
+
 /// Pre-resolved exporter metric children, indexed by [`LogKind::index`].
 pub struct ExporterMetrics {
     /// Lines that parsed into an event.
@@ -69,7 +73,7 @@ impl ExporterMetrics {
         )?;
         let last = GaugeVec::new(
             Opts::new(
-                "xmail_exporter_log_last_event_timestamp_seconds",
+                LAST_EVENT_TIMESTAMP,
                 "Unix time of the newest event read from each log (0 until one is read).",
             ),
             &["log"],

@@ -159,7 +159,9 @@ impl Tailer {
     /// from their beginning; the start position then no longer applies.
     pub fn with_checkpoints(mut self, shared: Shared, previous: Option<State>) -> Tailer {
         if let Some(prev) = &previous {
-            shared.lock().drained = prev.drained.clone();
+            let mut st = shared.lock();
+            st.drained = prev.drained.clone();
+            st.last_event = prev.last_event.clone();
         }
         self.commit = Some(shared);
         self.previous = previous;

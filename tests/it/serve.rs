@@ -712,3 +712,57 @@ fn readme_metrics_table_matches_what_is_served() {
         "README metrics table (left) and /metrics (right) differ"
     );
 }
+
+/// The newest event time per log survives a restart (through `--tail.state-file`): after a
+/// restart during an XMail outage the stale-log alerts keep seeing the old time, not 0.
+#[test]
+fn the_last_event_time_survives_a_restart() {
+    let logs = TempLogs::new();
+    let state = logs.tmp.path().join("state.json");
+    let state_arg = ["--tail.state-file", state.to_str().unwrap()];
+    let ex = start(&logs, &state_arg);
+    wait_ready(&ex);
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 10:00:08", "S1", "RECV=OK", "", 100),
+    );
+    logs.append_web(
+        "error-20261128.txt",
+        b"[28-Nov-2026 01:00:00 UTC] PHP Warning: x\n",
+    );
+    let last = |s: &Scrape, log| {
+        s.value(
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            &[("log", log)],
+        )
+    };
+    // 2026-11-28 10:00:08 KST (the fixture's zone), and 01:00:00 UTC.
+    let (smtp_t, web_t) = (1_795_827_608.0, 1_795_827_600.0);
+    let s = ex.wait_for("both lines", |s| {
+        lines(s, "smtp", "parsed") == 1.0 && lines(s, "webmail", "parsed") == 1.0
+    });
+    assert_eq!((last(&s, "smtp"), last(&s, "webmail")), (smtp_t, web_t));
+    // That scrape saved the state; stop, and start again with nothing new written.
+    assert!(ex.terminate().success());
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"last_events\""), "{text}");
+    let ex = start(&logs, &state_arg);
+    // Right away, before anything is read.
+    let s = ex.scrape();
+    assert_eq!((last(&s, "smtp"), last(&s, "webmail")), (smtp_t, web_t));
+    assert_eq!((last(&s, "smail"), last(&s, "pop3")), (0.0, 0.0));
+    assert_eq!(lines(&s, "smtp", "parsed"), 0.0);
+    wait_ready(&ex);
+    // An older line does not move it back; a newer one moves it on.
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 09:00:00", "S2", "RECV=OK", "", 100),
+    );
+    let s = ex.wait_for("the older line", |s| lines(s, "smtp", "parsed") == 1.0);
+    assert_eq!(last(&s, "smtp"), smtp_t);
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 10:00:09", "S3", "RECV=OK", "", 100),
+    );
+    ex.wait_for("the newer line", |s| last(s, "smtp") == smtp_t + 1.0);
+}
