@@ -516,7 +516,10 @@ fn the_spool_is_counted() {
         ],
     );
     let q = |s: &Scrape, queue: &str| s.value("xmail_spool_messages", &[("queue", queue)]);
-    let s = ex.wait_for("the spool count", |s| q(s, "queued") == 3.0);
+    // Absent (not 0) until the first scan completes.
+    let s = ex.wait_for("the spool count", |s| {
+        s.get("xmail_spool_messages", &[("queue", "queued")]) == Some(3.0)
+    });
     assert_eq!(
         (
             q(&s, "retry"),
