@@ -38,7 +38,8 @@ pub struct WebState {
     pub registry: Registry,
     /// The metrics path, e.g. `/metrics`.
     pub telemetry_path: String,
-    /// Whether every log directory can be read (`/-/ready`).
+    /// Whether the first pass over every log directory that exists is done, and each could
+    /// be read at the last pass (`/-/ready`). A directory that does not exist does not count.
     pub ready: Arc<AtomicBool>,
     /// With `--tail.state-file`: saves the offsets that match each scrape before it is sent.
     pub saver: Option<Arc<Saver>>,
@@ -282,7 +283,7 @@ async fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Full<Byte
         "/-/ready" => response(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain; charset=utf-8",
-            "Not ready: a log directory cannot be read (see the exporter's log).\n",
+            "Not ready: the log directories have not been read yet, or one exists but cannot be read (see the exporter's log).\n",
         ),
         _ => response(
             StatusCode::NOT_FOUND,

@@ -57,7 +57,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     .context("cannot register metrics")?;
     let registry = metrics.registry.clone();
     let spool_metrics = metrics.spool.clone();
-    let recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
         .with_join_limits(settings.join_limits);
     let start = if args.from_beginning {
         StartAt::Beginning
@@ -75,8 +75,11 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
                     None
                 }
             };
-            if previous.is_some() {
+            if let Some(prev) = &previous {
                 tracing::info!(path = %path.display(), "resuming from the state file");
+                for (&kind, &t) in &prev.last_event {
+                    recorder.restore_event_time(kind, t);
+                }
             }
             let shared = Shared::default();
             tailer = tailer.with_checkpoints(shared.clone(), previous);
@@ -194,6 +197,7 @@ impl TailThread {
     ) -> anyhow::Result<TailThread> {
         if let Some(saver) = saver {
             tailer.discover(&mut recorder, Instant::now());
+            publish_dirs(&tailer, &recorder);
             saver.save_now().with_context(|| {
                 format!(
                     "cannot write the state file {}: check that its directory exists and this user may write there, or drop --tail.state-file",
@@ -210,6 +214,7 @@ impl TailThread {
             .spawn(move || {
                 while !stop2.load(Ordering::Relaxed) {
                     let pass = tailer.poll_once(&mut recorder, Instant::now());
+                    publish_dirs(&tailer, &recorder);
                     ready.store(tailer.ready(), Ordering::Relaxed);
                     watcher.sync(tailer.dirs());
                     if pass.more {
@@ -231,6 +236,18 @@ impl TailThread {
         let _ = self.wake.try_send(());
         if self.handle.join().is_err() {
             tracing::error!("the tail thread panicked");
+        }
+    }
+}
+
+/// Sets `xmail_exporter_log_directory_exists` from the tailer's last look at each directory.
+fn publish_dirs(tailer: &Tailer, recorder: &Recorder) {
+    let exporter = &recorder.metrics().exporter;
+    for (_, kinds, exists) in tailer.log_dirs() {
+        if let Some(exists) = exists {
+            for kind in kinds.iter() {
+                exporter.set_dir_exists(kind, exists);
+            }
         }
     }
 }

@@ -1,5 +1,11 @@
 //! The exporter's own metrics: how much of each log was read, how far behind it is, and what
 //! the tailer ran into. Resolved once per log kind.
+//!
+//! `xmail_exporter_log_directory_exists` is the exception: a log's series appears when the
+//! tailer first looked at its directory (so it is never a 0 that only means "not looked yet",
+//! and `report`, which follows no directory, has none).
+
+use std::sync::OnceLock;
 
 use prometheus::local::LocalIntCounter;
 use prometheus::{
@@ -7,6 +13,10 @@ use prometheus::{
 };
 
 use crate::parse::LogKind;
+
+/// The newest event time per log; the state file keeps it across restarts
+/// ([`crate::tail::checkpoint`]).
+pub const LAST_EVENT_TIMESTAMP: &str = "xmail_exporter_log_last_event_timestamp_seconds";
 
 /// Pre-resolved exporter metric children, indexed by [`LogKind::index`].
 pub struct ExporterMetrics {
@@ -24,8 +34,11 @@ pub struct ExporterMetrics {
     pub rotations: [IntCounter; LogKind::COUNT],
     /// Files found shorter than the read offset.
     pub truncations: [IntCounter; LogKind::COUNT],
-    /// Failed reads of a file or a directory.
+    /// Failed reads of a file or a directory that exists.
     pub read_errors: [IntCounter; LogKind::COUNT],
+    /// Whether the log's directory exists and can be listed; registered at the first look.
+    dir_exists: [OnceLock<IntGauge>; LogKind::COUNT],
+    registry: Registry,
 }
 
 fn counter_vec(
@@ -60,7 +73,7 @@ impl ExporterMetrics {
         )?;
         let last = GaugeVec::new(
             Opts::new(
-                "xmail_exporter_log_last_event_timestamp_seconds",
+                LAST_EVENT_TIMESTAMP,
                 "Unix time of the newest event read from each log (0 until one is read).",
             ),
             &["log"],
@@ -101,7 +114,39 @@ impl ExporterMetrics {
             rotations: per_log(|l| rotations.with_label_values(&[l])),
             truncations: per_log(|l| truncations.with_label_values(&[l])),
             read_errors: per_log(|l| read_errors.with_label_values(&[l])),
+            dir_exists: std::array::from_fn(|_| OnceLock::new()),
+            registry: registry.clone(),
         })
+    }
+
+    /// Sets `xmail_exporter_log_directory_exists{log}`: 1 when the directory of `kind` exists
+    /// and can be listed, 0 when it does not exist (or cannot be listed: the read errors then
+    /// say so). The first call for a log registers its series with the value already set.
+    pub fn set_dir_exists(&self, kind: LogKind, exists: bool) {
+        let v = i64::from(exists);
+        if let Some(g) = self.dir_exists[kind.index()].get() {
+            g.set(v);
+            return;
+        }
+        let made = IntGauge::with_opts(
+            Opts::new(
+                "xmail_exporter_log_directory_exists",
+                "1 when the log's directory exists and can be listed, 0 when it does not (e.g. no Nmail on this host: log=\"webmail\"); absent until the directory was first looked at.",
+            )
+            .const_label("log", kind.as_str()),
+        );
+        match made {
+            Ok(g) => {
+                g.set(v);
+                match self.registry.register(Box::new(g.clone())) {
+                    Ok(()) => {
+                        let _ = self.dir_exists[kind.index()].set(g);
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot register a metric"),
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot create a metric"),
+        }
     }
 }
 

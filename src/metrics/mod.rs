@@ -307,6 +307,13 @@ impl Recorder {
         }
     }
 
+    /// Restores the newest event time of `kind` from the previous run (the state file), so
+    /// that `xmail_exporter_log_last_event_timestamp_seconds` does not go back to 0 at a
+    /// restart. Like every event time, it only ever moves forward.
+    pub fn restore_event_time(&mut self, kind: LogKind, unix: i64) {
+        self.event_time(kind, Some(unix));
+    }
+
     fn malformed(&mut self, kind: LogKind, path: &Path, err: ParseError, line: &[u8]) {
         self.metrics.exporter.malformed[kind.index()].inc();
         if let Some(suppressed) = self.malformed_log[kind.index()].allow() {

@@ -16,7 +16,7 @@ impl WebmailMetrics {
         let vec = IntCounterVec::new(
             Opts::new(
                 "xmail_webmail_errors_total",
-                "Nmail webmail errors by category, one per non-blank line of the error-*.txt files.",
+                "Nmail webmail errors by category: one per error; the lines of a PHP stack trace belong to the error before them.",
             ),
             &["category"],
         )?;

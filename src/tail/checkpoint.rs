@@ -10,6 +10,14 @@
 //! Files that were read to the end and closed are not listed one by one (a `logs/` directory
 //! holds years of them): per directory and kind, the newest drained file name is kept, and
 //! files named up to it count as read.
+//!
+//! The newest event time per log (`xmail_exporter_log_last_event_timestamp_seconds`, as
+//! served by the same scrape) is kept too, and restored at start-up: otherwise a restart
+//! during an XMail outage would reset it to 0, and the stale-log alerts, which skip 0, would
+//! go quiet exactly when they matter.
+//!
+//! The format is version `"1"`; the event times were added to it as an optional field, so a
+//! file written before has none and loads, and an older exporter ignores them.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -20,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use super::file::FileId;
+use crate::metrics::exporter::LAST_EVENT_TIMESTAMP;
 use crate::parse::LogKind;
 
 /// How many leading bytes identify a file's content, besides its device and inode (inode
@@ -109,6 +118,8 @@ pub struct State {
     pub files: BTreeMap<PathBuf, Checkpoint>,
     /// Per directory and kind, the newest file name that was read to its end and closed.
     pub drained: BTreeMap<(PathBuf, LogKind), String>,
+    /// Per log, the newest event time served (Unix seconds), for logs that had one.
+    pub last_event: BTreeMap<LogKind, i64>,
 }
 
 impl State {
@@ -118,6 +129,28 @@ impl State {
         let e = self.drained.entry((dir.to_path_buf(), kind)).or_default();
         if name > e.as_str() {
             *e = name.to_string();
+        }
+    }
+
+    /// Takes the newest event times from gathered metrics (never moving one back).
+    pub fn take_last_events(&mut self, families: &[prometheus::proto::MetricFamily]) {
+        let Some(family) = families.iter().find(|f| f.name() == LAST_EVENT_TIMESTAMP) else {
+            return;
+        };
+        for m in family.get_metric() {
+            let Some(kind) = m
+                .get_label()
+                .iter()
+                .find(|l| l.name() == "log")
+                .and_then(|l| LogKind::ALL.into_iter().find(|k| k.as_str() == l.value()))
+            else {
+                continue;
+            };
+            let t = m.get_gauge().value();
+            if t >= 1.0 && t < i64::MAX as f64 {
+                let e = self.last_event.entry(kind).or_insert(0);
+                *e = (*e).max(t as i64);
+            }
         }
     }
 
@@ -137,7 +170,17 @@ enum OnDisk {
     V1 {
         files: Vec<FileEntry>,
         drained: Vec<DrainedUpTo>,
+        /// Added later in version 1: absent from older files.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        last_events: Vec<LastEvent>,
     },
+}
+
+/// The newest event time of a log.
+#[derive(Serialize, Deserialize)]
+struct LastEvent {
+    log: String,
+    unix_seconds: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -200,8 +243,10 @@ impl Saver {
     ) -> io::Result<Vec<prometheus::proto::MetricFamily>> {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         let (families, snapshot) = {
-            let st = self.shared.lock();
-            (registry.gather(), st.clone())
+            let mut st = self.shared.lock();
+            let families = registry.gather();
+            st.take_last_events(&families);
+            (families, st.clone())
         };
         if written.as_ref() != Some(&snapshot) {
             save(&self.path, &snapshot)?;
@@ -241,6 +286,14 @@ pub fn save(path: &Path, state: &State) -> io::Result<()> {
                 name: name.clone(),
             })
             .collect(),
+        last_events: state
+            .last_event
+            .iter()
+            .map(|(kind, t)| LastEvent {
+                log: kind.as_str().to_string(),
+                unix_seconds: *t,
+            })
+            .collect(),
     };
     let mut text = serde_json::to_vec_pretty(&disk).map_err(io::Error::other)?;
     text.push(b'\n');
@@ -275,7 +328,11 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
     let disk: OnDisk = serde_json::from_slice(&text).map_err(|e| {
         format!("state file {} is damaged ({e}): starting without it; it is rewritten at the next scrape", path.display())
     })?;
-    let OnDisk::V1 { files, drained } = disk;
+    let OnDisk::V1 {
+        files,
+        drained,
+        last_events,
+    } = disk;
     let mut state = State::default();
     for e in files {
         state.files.insert(e.path, e.checkpoint);
@@ -289,6 +346,12 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
             ));
         };
         state.drained.insert((d.dir, kind), d.name);
+    }
+    // A log this version does not know is left out: its time matters to no metric here.
+    for e in last_events {
+        if let Some(kind) = LogKind::ALL.into_iter().find(|k| k.as_str() == e.log) {
+            state.last_event.insert(kind, e.unix_seconds);
+        }
     }
     Ok(Some(state))
 }
@@ -357,6 +420,69 @@ mod tests {
         );
         assert_eq!(load(&p).unwrap(), Some(sample()));
         assert!(!tmp_path(&p).exists());
+    }
+
+    #[test]
+    fn last_event_times_are_kept_and_optional() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let mut s = sample();
+        s.last_event.insert(LogKind::Smtp, 1_795_824_008);
+        s.last_event.insert(LogKind::Webmail, 1_795_754_906);
+        save(&p, &s).unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(
+            text.ends_with(
+                r#"  "last_events": [
+    {
+      "log": "smtp",
+      "unix_seconds": 1795824008
+    },
+    {
+      "log": "webmail",
+      "unix_seconds": 1795754906
+    }
+  ]
+}
+"#
+            ),
+            "{text}"
+        );
+        assert_eq!(load(&p).unwrap(), Some(s));
+        // A file written before the field existed (see format_is_pinned) loads without it;
+        // a log this version does not know is skipped.
+        fs::write(
+            &p,
+            r#"{"version": "1", "files": [], "drained": [],
+                "last_events": [{"log": "imap", "unix_seconds": 5}, {"log": "pop3", "unix_seconds": 7}]}"#,
+        )
+        .unwrap();
+        let got = load(&p).unwrap().unwrap();
+        assert_eq!(got.last_event, BTreeMap::from([(LogKind::Pop3, 7)]));
+    }
+
+    #[test]
+    fn last_event_times_come_from_the_scrape() {
+        let r = prometheus::Registry::new();
+        let m = crate::metrics::exporter::ExporterMetrics::new(&r).unwrap();
+        m.last_event[LogKind::Smail.index()].set(1_795_824_008.0);
+        let mut s = State::default();
+        s.last_event.insert(LogKind::Smtp, 1_795_000_000);
+        s.last_event.insert(LogKind::Smail, 1_795_900_000);
+        s.take_last_events(&r.gather());
+        // 0 (no event yet) is not a time; an older value does not move one back.
+        assert_eq!(
+            s.last_event,
+            BTreeMap::from([
+                (LogKind::Smtp, 1_795_000_000),
+                (LogKind::Smail, 1_795_900_000)
+            ])
+        );
+        m.last_event[LogKind::Smail.index()].set(1_795_999_999.0);
+        m.last_event[LogKind::Pop3.index()].set(1_795_000_001.0);
+        s.take_last_events(&r.gather());
+        assert_eq!(s.last_event[&LogKind::Smail], 1_795_999_999);
+        assert_eq!(s.last_event[&LogKind::Pop3], 1_795_000_001);
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //! read what was appended); the caller decides when to call it (a filesystem event or the
 //! poll timer), so tests can step it without sleeping.
 //!
+//! A directory that does not exist is a state, not an error: a host without Nmail has no
+//! `weblogs/`. It is logged once (and again when it appears or disappears), it produces no
+//! read errors and does not hold back [`Tailer::ready`], and it is looked for at every pass,
+//! so when it appears its files are followed (from their beginning: they are new). Read
+//! errors are failures to read something that exists: permission denied, an I/O error, a
+//! path that is not a directory.
+//!
 //! - [`discover`]: which log files a directory holds;
 //! - [`file`]: one followed file, its offset and partial line;
 //! - [`lines`]: where a line ends, with a bounded buffer;
@@ -79,7 +86,9 @@ enum DirHealth {
     Unknown,
     /// Listed fine.
     Readable,
-    /// Could not be listed (missing, no permission, ...).
+    /// Does not exist (nor a directory above it): nothing to read, not an error.
+    Missing,
+    /// Exists but could not be listed (no permission, I/O error, not a directory, ...).
     Unreadable,
 }
 
@@ -150,7 +159,9 @@ impl Tailer {
     /// from their beginning; the start position then no longer applies.
     pub fn with_checkpoints(mut self, shared: Shared, previous: Option<State>) -> Tailer {
         if let Some(prev) = &previous {
-            shared.lock().drained = prev.drained.clone();
+            let mut st = shared.lock();
+            st.drained = prev.drained.clone();
+            st.last_event = prev.last_event.clone();
         }
         self.commit = Some(shared);
         self.previous = previous;
@@ -163,9 +174,26 @@ impl Tailer {
         self
     }
 
-    /// `true` when every directory could be listed at the last pass.
+    /// `true` once every directory that exists was listed, and could be at the last pass. A
+    /// directory that does not exist does not hold it back; one that exists but cannot be
+    /// listed does.
     pub fn ready(&self) -> bool {
-        self.dirs.iter().all(|d| d.health == DirHealth::Readable)
+        self.dirs
+            .iter()
+            .all(|d| matches!(d.health, DirHealth::Readable | DirHealth::Missing))
+    }
+
+    /// Each directory, the kinds it holds, and whether it exists and could be listed at the
+    /// last pass (`None` before the first look).
+    pub fn log_dirs(&self) -> impl Iterator<Item = (&Path, KindSet, Option<bool>)> {
+        self.dirs.iter().map(|d| {
+            let exists = match d.health {
+                DirHealth::Unknown => None,
+                DirHealth::Readable => Some(true),
+                DirHealth::Missing | DirHealth::Unreadable => Some(false),
+            };
+            (d.spec.path.as_path(), d.spec.kinds, exists)
+        })
     }
 
     /// The directories and whether each was readable at the last pass.
@@ -263,6 +291,7 @@ impl Tailer {
                 let e = io::Error::other("not a directory");
                 return dir_failed(dir, sink, &e);
             }
+            Err(e) if does_not_exist(&e) => return dir_missing(dir),
             Err(e) => return dir_failed(dir, sink, &e),
         };
         let stamp = (FileId::of(&meta), meta.modified().ok(), changed(&meta));
@@ -274,6 +303,8 @@ impl Tailer {
         }
         let found = match discover::scan(&dir.spec.path, dir.spec.kinds) {
             Ok(found) => found,
+            // Removed between the two calls.
+            Err(e) if does_not_exist(&e) => return dir_missing(dir),
             Err(e) => return dir_failed(dir, sink, &e),
         };
         if dir.health != DirHealth::Readable {
@@ -283,9 +314,9 @@ impl Tailer {
         // checkpoints): a directory that could not be read at start-up holds files that
         // are new since then.
         let first = dir.health == DirHealth::Unknown;
-        // A directory that comes back after it could not be read may hold other files under
-        // old names: drained files are then checked again.
-        let revalidate = dir.health == DirHealth::Unreadable;
+        // A directory that comes back after it could not be read (or was gone) may hold other
+        // files under old names: drained files are then checked again.
+        let revalidate = matches!(dir.health, DirHealth::Unreadable | DirHealth::Missing);
         dir.health = DirHealth::Readable;
         dir.listed = Some(stamp);
         dir.last_full_scan = Some(now);
@@ -454,6 +485,37 @@ fn changed(meta: &std::fs::Metadata) -> (i64, i64) {
 #[cfg(not(unix))]
 fn changed(_meta: &std::fs::Metadata) -> (i64, i64) {
     (0, 0)
+}
+
+/// The error says the directory (or one above it) does not exist.
+fn does_not_exist(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// The directory does not exist: said once per change, no read error.
+fn dir_missing(dir: &mut WatchedDir) {
+    let path = dir.spec.path.display();
+    match dir.health {
+        DirHealth::Missing => {}
+        // The optional webmail directory is missing on every host without Nmail.
+        DirHealth::Unknown if !dir.spec.kinds.contains(LogKind::Smtp) => tracing::info!(
+            dir = %path,
+            "log directory does not exist: nothing to read; it is followed if it appears"
+        ),
+        DirHealth::Unknown => tracing::warn!(
+            dir = %path,
+            "log directory does not exist: nothing to read; it is followed if it appears (check --xmail.log-dir)"
+        ),
+        DirHealth::Readable | DirHealth::Unreadable => tracing::info!(
+            dir = %path,
+            "log directory no longer exists: it is followed again if it comes back"
+        ),
+    }
+    dir.health = DirHealth::Missing;
+    dir.listed = None;
 }
 
 fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {

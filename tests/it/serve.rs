@@ -352,30 +352,88 @@ fn http_endpoints() {
     assert_eq!((status, body.as_str()), (200, ""));
 }
 
+const DIR_EXISTS: &str = "xmail_exporter_log_directory_exists";
+
+/// A host without Nmail: the webmail directory does not exist. That is a state, shown by
+/// `xmail_exporter_log_directory_exists`, logged once, with no read errors, and the exporter
+/// is ready; when the directory appears it is followed.
 #[test]
-fn not_ready_until_the_directories_can_be_read() {
+fn a_missing_webmail_directory_is_a_state_not_an_error() {
     let logs = TempLogs::new();
     std::fs::remove_dir(&logs.webmail).unwrap();
     let ex = start(&logs, &[]);
-    let s = ex.wait_for("a read error", |s| {
-        per_log(s, "xmail_exporter_log_read_errors_total", "webmail") >= 1.0
+    wait_ready(&ex);
+    let s = ex.wait_for("the directory states", |s| {
+        s.get(DIR_EXISTS, &[("log", "webmail")]).is_some()
     });
+    assert_eq!(per_log(&s, DIR_EXISTS, "webmail"), 0.0);
+    for log in ["smtp", "smail", "pop3"] {
+        assert_eq!(per_log(&s, DIR_EXISTS, log), 1.0, "{log}");
+    }
+    ex.wait_log("log directory does not exist");
+    // A few poll intervals (100 ms) later: still no read error, still ready.
+    std::thread::sleep(Duration::from_millis(600));
+    let s = ex.scrape();
     assert_eq!(
-        per_log(&s, "xmail_exporter_log_read_errors_total", "smtp"),
-        0.0
+        s.sum("xmail_exporter_log_read_errors_total"),
+        0.0,
+        "{}",
+        s.text
     );
-    let (status, body) = ex.get("/-/ready");
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(ex.get("/-/ready").0, 200);
+    assert_eq!(ex.log().matches("log directory does not exist").count(), 1);
     assert_eq!(ex.get("/-/healthy").0, 200);
-    ex.wait_log("cannot read log directory");
     std::fs::create_dir(&logs.webmail).unwrap();
     // Files in a directory that appears later are new: read from their beginning.
     append(
         &logs.webmail.join("error-20261128.txt"),
         b"[2026-11-28 10:00:00] login failed\n",
     );
+    let s = ex.wait_for("the webmail line", |s| lines(s, "webmail", "parsed") == 1.0);
+    assert_eq!(per_log(&s, DIR_EXISTS, "webmail"), 1.0);
+    assert_eq!(s.sum("xmail_exporter_log_read_errors_total"), 0.0);
+    assert_eq!(ex.get("/-/ready").0, 200);
+}
+
+/// Without a webmail directory configured at all, no webmail directory state is exported.
+#[test]
+fn no_webmail_directory_configured() {
+    let logs = TempLogs::new();
+    let config = root().join("tests/fixtures/seoul.yml");
+    let ex = Exporter::start(&[
+        "--xmail.log-dir",
+        logs.xmail.to_str().unwrap(),
+        "--webmail.log-dir",
+        "",
+        "--tail.poll-interval",
+        "100ms",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     wait_ready(&ex);
-    ex.wait_for("the webmail line", |s| lines(s, "webmail", "parsed") == 1.0);
+    let s = ex.wait_for("the directory states", |s| {
+        s.get(DIR_EXISTS, &[("log", "smtp")]).is_some()
+    });
+    assert_eq!(s.get(DIR_EXISTS, &[("log", "webmail")]), None, "{}", s.text);
+}
+
+/// A PHP stack trace in the webmail log is one error; its lines are read (`parsed`).
+#[test]
+fn a_php_stack_trace_is_one_webmail_error() {
+    let logs = TempLogs::new();
+    let ex = start(&logs, &[]);
+    wait_ready(&ex);
+    let sample =
+        std::fs::read(root().join("examples/webmail-stack-trace/error-20261128.txt")).unwrap();
+    let n_lines = sample.iter().filter(|&&b| b == b'\n').count() as f64;
+    logs.append_web("error-20261128.txt", &sample);
+    let s = ex.wait_for("the trace", |s| lines(s, "webmail", "parsed") == n_lines);
+    assert_eq!(s.sum("xmail_webmail_errors_total"), 2.0, "{}", s.text);
+    assert_eq!(
+        s.value("xmail_webmail_errors_total", &[("category", "mailbox")]),
+        1.0
+    );
+    assert_eq!(lines(&s, "webmail", "malformed"), 0.0);
 }
 
 #[test]
@@ -458,7 +516,10 @@ fn the_spool_is_counted() {
         ],
     );
     let q = |s: &Scrape, queue: &str| s.value("xmail_spool_messages", &[("queue", queue)]);
-    let s = ex.wait_for("the spool count", |s| q(s, "queued") == 3.0);
+    // Absent (not 0) until the first scan completes.
+    let s = ex.wait_for("the spool count", |s| {
+        s.get("xmail_spool_messages", &[("queue", "queued")]) == Some(3.0)
+    });
     assert_eq!(
         (
             q(&s, "retry"),
@@ -653,4 +714,58 @@ fn readme_metrics_table_matches_what_is_served() {
         documented, served,
         "README metrics table (left) and /metrics (right) differ"
     );
+}
+
+/// The newest event time per log survives a restart (through `--tail.state-file`): after a
+/// restart during an XMail outage the stale-log alerts keep seeing the old time, not 0.
+#[test]
+fn the_last_event_time_survives_a_restart() {
+    let logs = TempLogs::new();
+    let state = logs.tmp.path().join("state.json");
+    let state_arg = ["--tail.state-file", state.to_str().unwrap()];
+    let ex = start(&logs, &state_arg);
+    wait_ready(&ex);
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 10:00:08", "S1", "RECV=OK", "", 100),
+    );
+    logs.append_web(
+        "error-20261128.txt",
+        b"[28-Nov-2026 01:00:00 UTC] PHP Warning: x\n",
+    );
+    let last = |s: &Scrape, log| {
+        s.value(
+            "xmail_exporter_log_last_event_timestamp_seconds",
+            &[("log", log)],
+        )
+    };
+    // 2026-11-28 10:00:08 KST (the fixture's zone), and 01:00:00 UTC.
+    let (smtp_t, web_t) = (1_795_827_608.0, 1_795_827_600.0);
+    let s = ex.wait_for("both lines", |s| {
+        lines(s, "smtp", "parsed") == 1.0 && lines(s, "webmail", "parsed") == 1.0
+    });
+    assert_eq!((last(&s, "smtp"), last(&s, "webmail")), (smtp_t, web_t));
+    // That scrape saved the state; stop, and start again with nothing new written.
+    assert!(ex.terminate().success());
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"last_events\""), "{text}");
+    let ex = start(&logs, &state_arg);
+    // Right away, before anything is read.
+    let s = ex.scrape();
+    assert_eq!((last(&s, "smtp"), last(&s, "webmail")), (smtp_t, web_t));
+    assert_eq!((last(&s, "smail"), last(&s, "pop3")), (0.0, 0.0));
+    assert_eq!(lines(&s, "smtp", "parsed"), 0.0);
+    wait_ready(&ex);
+    // An older line does not move it back; a newer one moves it on.
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 09:00:00", "S2", "RECV=OK", "", 100),
+    );
+    let s = ex.wait_for("the older line", |s| lines(s, "smtp", "parsed") == 1.0);
+    assert_eq!(last(&s, "smtp"), smtp_t);
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line("192.0.2.1", "2026-11-28 10:00:09", "S3", "RECV=OK", "", 100),
+    );
+    ex.wait_for("the newer line", |s| last(s, "smtp") == smtp_t + 1.0);
 }
