@@ -50,12 +50,13 @@
         name: 'xmail-mail-flow',
         rules: [
           // The newest event time is restored from the state file, so an exporter restart
-          // does not reset it. "Normally active": one week earlier the same logs were not
+          // does not reset it. The current age reads the gauge itself (one sample per log),
+          // not the recorded age, so $value does not depend on the order of rule groups. "Normally active": one week earlier the same logs were not
           // silent this long (a host that is quiet at that hour every week never fires).
           alert(
             'XmailLogsSilent', 'critical',
             |||
-              min by (job, instance) (job_instance:xmail_log_last_event_age:seconds{log=~"smtp|smail|pop3"}) > %(logsSilentSeconds)s
+              time() - max by (job, instance) (xmail_exporter_log_last_event_timestamp_seconds{%(selector)s, log=~"smtp|smail|pop3"} > 0) > %(logsSilentSeconds)s
               and on (job, instance)
               min by (job, instance) (job_instance:xmail_log_last_event_age:seconds{log=~"smtp|smail|pop3"} offset 1w) < %(logsSilentSeconds)s
             |||,
