@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Checks the Prometheus rules and every deploy/dashboard file:
-#   - promtool check rules / test rules (alerts.yml, alerts_test.yml),
-#   - promtool check config (prometheus.yml, which loads alerts.yml),
+#   - scripts/mixin.sh --check: the committed alerts.yml, rules.yml, alerts_test.yml (and
+#     dashboards, once the mixin has them) are exactly what mixin/ generates,
+#   - promtool check rules / test rules (alerts.yml, rules.yml, alerts_test.yml), and the
+#     no-alert scenarios against the `large` threshold profile (rendered to a temp dir),
+#   - promtool check config (prometheus.yml, which loads alerts.yml and rules.yml),
 #   - every *.json under dashboards/ and deploy/ parses, and every *.yml/*.yaml
 #     under deploy/ parses,
 #   - every alert has a firing and a not-firing unit test and a runbook section
 #     matching its runbook_url anchor,
 #   - amtool check-config on alertmanager.yml when amtool is installed.
-# Needs promtool (Debian: `apt-get install prometheus`) and python3 with PyYAML
-# (Debian: `apt-get install python3-yaml`). Run from anywhere.
+# Needs promtool (Debian: `apt-get install prometheus`), jsonnet (`apt-get install jsonnet`)
+# and python3 with PyYAML (Debian: `apt-get install python3-yaml`). Run from anywhere.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,12 +31,24 @@ for candidate in python3 /usr/bin/python3; do
 done
 [ -n "$python" ] || fail "no python3 with PyYAML: install it (Debian: apt-get install python3-yaml)"
 
+echo "== scripts/mixin.sh --check"
+scripts/mixin.sh --check
+
 echo "== promtool check rules"
-promtool check rules deploy/prometheus/alerts.yml
+promtool check rules deploy/prometheus/alerts.yml deploy/prometheus/rules.yml
 
 echo "== promtool test rules"
 # Run from the test file's directory: its rule_files are relative to it.
+start=$(date +%s)
 (cd deploy/prometheus && promtool test rules alerts_test.yml)
+echo "(promtool test rules: $(( $(date +%s) - start ))s)"
+
+echo "== promtool test rules, profile large (no-alert scenarios)"
+large=$(mktemp -d)
+trap 'rm -rf "$large"' EXIT
+scripts/mixin.sh --profile large "$large"
+promtool check rules "$large/alerts.yml" "$large/rules.yml" >/dev/null
+(cd "$large" && promtool test rules alerts_test.yml)
 
 echo "== promtool check config"
 promtool check config deploy/prometheus/prometheus.yml

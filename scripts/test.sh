@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. On a machine with only the Rust toolchain it first
-# installs what the tests need: promtool and prometheus (Debian package `prometheus`) and
-# PyYAML (`python3-yaml`).
+# installs what the tests need: promtool and prometheus (Debian package `prometheus`),
+# jsonnet (`jsonnet`, renders the mixin) and PyYAML (`python3-yaml`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pkgs=()
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || pkgs+=(prometheus)
+command -v jsonnet >/dev/null 2>&1 || pkgs+=(jsonnet)
 # scripts/check-rules.sh parses the YAML files with Debian's python3 and PyYAML.
 { python3 -c 'import yaml' || /usr/bin/python3 -c 'import yaml'; } >/dev/null 2>&1 || pkgs+=(python3-yaml)
 if [ ${#pkgs[@]} -gt 0 ]; then

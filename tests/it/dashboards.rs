@@ -134,6 +134,7 @@ const CONTRACT_RULES: &[&str] = &[
 const REMOVED_METRICS: &[&str] = &[
     "xmail_smail_deliveries_total",
     "xmail_domain_recipients_rejected_total",
+    "xmail_smtp_dnsbl_rejections_total",
 ];
 
 /// Label values fixed by the contract, per (metric prefix, label): a matcher on any other
