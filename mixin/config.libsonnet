@@ -43,6 +43,10 @@
         // 1h + for 20m fires ~1h25m after XMail stops (< 2h).
         logsSilentSeconds: 3600,
         logsSilentFor: '20m',
+        // ... and, on a host with less than a week of history (a new install: no baseline
+        // to compare with), all three older than this: 1.5h + for 20m fires ~1h50m after
+        // XMail stops, still within two hours, and rides out a quiet hour without POP3.
+        logsSilentNoBaselineSeconds: 5400,
         // XmailNoDeliveries: at least this many messages received in the last hour and none
         // delivered. 3/h: a small server receives ~12/h in working hours, so a stuck queue
         // shows within the hour; fires ~1h15m after the last delivery.
@@ -107,6 +111,7 @@
         // fires ~45 minutes after the stop.
         logsSilentSeconds: 1800,
         logsSilentFor: '10m',
+        logsSilentNoBaselineSeconds: 3600,
         noDeliveriesMinReceivedPerHour: 100,
         noDeliveriesFor: '10m',
         queuedAgeSeconds: 900,

@@ -56,12 +56,20 @@
           alert(
             'XmailLogsSilent', 'critical',
             |||
-              time() - max by (job, instance) (xmail_exporter_log_last_event_timestamp_seconds{%(selector)s, log=~"smtp|smail|pop3"} > 0) > %(logsSilentSeconds)s
-              and on (job, instance)
-              min by (job, instance) (job_instance:xmail_log_last_event_age:seconds{log=~"smtp|smail|pop3"} offset 1w) < %(logsSilentSeconds)s
+              (
+                time() - max by (job, instance) (xmail_exporter_log_last_event_timestamp_seconds{%(selector)s, log=~"smtp|smail|pop3"} > 0) > %(logsSilentSeconds)s
+                and on (job, instance)
+                min by (job, instance) (job_instance:xmail_log_last_event_age:seconds{log=~"smtp|smail|pop3"} offset 1w) < %(logsSilentSeconds)s
+              )
+              or
+              (
+                time() - max by (job, instance) (xmail_exporter_log_last_event_timestamp_seconds{%(selector)s, log=~"smtp|smail|pop3"} > 0) > %(logsSilentNoBaselineSeconds)s
+                unless on (job, instance)
+                job_instance:xmail_log_last_event_age:seconds{log=~"smtp|smail|pop3"} offset 1w
+              )
             |||,
             'XMail on {{ $labels.instance }} has written no log line for {{ $value | humanizeDuration }}',
-            'The newest SMTP, SMAIL and POP3 log lines xmail_exporter has read on {{ $labels.instance }} are all older than {{ $value | humanizeDuration }} (threshold %(logsSilentSeconds)ss), while one week ago at this time they were not. XMail is down or unreachable, or it no longer writes its logs (full disk, -Sl/-Ql/-Pl switches, another log directory).',
+            'The newest SMTP, SMAIL and POP3 log lines xmail_exporter has read on {{ $labels.instance }} are all older than {{ $value | humanizeDuration }} (threshold %(logsSilentSeconds)ss while one week ago at this time they were not, or %(logsSilentNoBaselineSeconds)ss on a host with less than a week of history). XMail is down or unreachable, or it no longer writes its logs (full disk, -Sl/-Ql/-Pl switches, another log directory).',
             t.logsSilentFor,
           ),
           // Received > minimum and delivered == 0 (or no delivery series at all) over the

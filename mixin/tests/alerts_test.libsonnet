@@ -243,12 +243,14 @@ local constant(n, v) = [['const', n, v]];
         exp_labels: { severity: 'critical', job: job, instance: h[0] },
         exp_annotations: {
           summary: 'XMail on %s has written no log line for %s' % h,
-          description: 'The newest SMTP, SMAIL and POP3 log lines xmail_exporter has read on %s are all older than %s (threshold %ds), while one week ago at this time they were not. XMail is down or unreachable, or it no longer writes its logs (full disk, -Sl/-Ql/-Pl switches, another log directory).' % [h[0], h[1], t.logsSilentSeconds],
+          description: 'The newest SMTP, SMAIL and POP3 log lines xmail_exporter has read on %s are all older than %s (threshold %ds while one week ago at this time they were not, or %ds on a host with less than a week of history). XMail is down or unreachable, or it no longer writes its logs (full disk, -Sl/-Ql/-Pl switches, another log directory).' % [h[0], h[1], t.logsSilentSeconds, t.logsSilentNoBaselineSeconds],
           runbook_url: url('XmailLogsSilent'),
         },
       } for h in hosts],
     },
     local stuckInst = 'stuck.example.org:10587',
+    local freshInst = 'fresh.example.org:10587',
+    local freshStop = 1 * D + 14 * H,
     local stopAll(list, m) = mapOps(list, function(ops, name, labels) if name == 'up' || std.startsWith(name, 'xmail_spool_') || std.startsWith(name, 'xmail_exporter_log_directory') then ops else stopAt(ops, m)),
     local outageScenarios = [
       {
@@ -268,6 +270,16 @@ local constant(n, v) = [['const', n, v]];
         interval: '5m',
         input_series: series(nightInst, stopAll(small(8), stopNight), 5),
         alert_rule_test: [
+        ],
+      },
+      {
+        // A new install: no week of history to compare with. Quiet through its first day
+        // and night, fires within two hours of the stop at 14:00 on day 2.
+        name: 'fires: XMail stops writing any log on a host installed the day before (no baseline)',
+        interval: '5m',
+        input_series: series(freshInst, stopAll(small(2), freshStop), 5),
+        alert_rule_test: [silent(H * k, 'XmailLogsSilent') for k in std.range(1, 39)] + [
+          logsSilent(freshStop + 2 * H, [[freshInst, '2h 5m 0s']]),
         ],
       },
       {
