@@ -769,3 +769,73 @@ fn the_last_event_time_survives_a_restart() {
     );
     ex.wait_for("the newer line", |s| last(s, "smtp") == smtp_t + 1.0);
 }
+
+/// XMail spools a message before it writes its `RECV=OK`: a delivery read first waits for
+/// the line that received it, and its delay is measured; one whose `RECV=OK` never comes is
+/// counted as unmatched once the SMTP log has moved on.
+#[test]
+fn a_delivery_read_before_its_recv_line_still_gets_its_delay() {
+    let logs = TempLogs::new();
+    logs.append("smtp-202611280000", b"");
+    logs.append("smail-202611280000", b"");
+    let ex = start(&logs, &[]);
+    wait_ready(&ex);
+    let delivery = |id: &str, time: &str| {
+        format!(
+            "\"example.co.kr\"\t\"1795705274655.7f3a.1f4c.3a11.mail\"\t\"{id}\"\t\"a@example.net\"\t\"kim@example.co.kr\"\t\"LOCAL\"\t\"kim@example.co.kr\"\t\"{time}\"\t\"\"\n"
+        )
+        .into_bytes()
+    };
+    // The delivery first, then (in a later pass) the RECV=OK of its message, 3 s earlier.
+    logs.append(
+        "smail-202611280000",
+        &delivery("S7A", "2026-11-28 09:00:05"),
+    );
+    ex.wait_for("the delivery", |s| lines(s, "smail", "parsed") == 1.0);
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line(
+            "198.51.100.41",
+            "2026-11-28 09:00:02",
+            "S7A",
+            "RECV=OK",
+            "",
+            100,
+        ),
+    );
+    let s = ex.wait_for("the delay", |s| {
+        s.get("xmail_delivery_delay_seconds_count", &[("type", "LOCAL")]) == Some(1.0)
+    });
+    assert_eq!(
+        s.value("xmail_delivery_delay_seconds_sum", &[("type", "LOCAL")]),
+        3.0
+    );
+    assert_eq!(
+        s.value("xmail_exporter_delivery_delay_unmatched_total", &[]),
+        0.0
+    );
+    // A delivery of a message received before the exporter started: no RECV=OK comes; the
+    // SMTP log moves on by more than the wait, and it is counted as unmatched.
+    logs.append(
+        "smail-202611280000",
+        &delivery("S7B", "2026-11-28 09:01:00"),
+    );
+    logs.append(
+        "smtp-202611280000",
+        &smtp_line(
+            "198.51.100.41",
+            "2026-11-28 09:02:00",
+            "S7C",
+            "RCPT=OK",
+            "",
+            0,
+        ),
+    );
+    let s = ex.wait_for("the unmatched delivery", |s| {
+        s.get("xmail_exporter_delivery_delay_unmatched_total", &[]) == Some(1.0)
+    });
+    assert_eq!(
+        s.value("xmail_delivery_delay_seconds_count", &[("type", "LOCAL")]),
+        1.0
+    );
+}
