@@ -28,7 +28,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
-XMAIL_REQUIRE_PROMTOOL=1 cargo test --locked
+XMAIL_REQUIRE_PROMTOOL=1 XMAIL_REQUIRE_JSONNET=1 cargo test --locked
 if [ -x scripts/check-rules.sh ]; then
   echo "== alert rules"
   scripts/check-rules.sh
