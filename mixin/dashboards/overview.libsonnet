@@ -81,7 +81,7 @@ local g = import 'lib.libsonnet';
              [ti('sum(xmail_spool_messages%s)' % sel('queue="queued"'))],
              thresholds=g.steps('green', [[100, 'yellow'], [1000, 'red']])),
       g.stat('Retry queue',
-             'Messages waiting for another delivery attempt after a temporary failure (spool/*/*/rsnd) as of the last count. The XmailSpoolRetryQueueLarge alert fires above 100 when the queue does not shrink.',
+             'Messages waiting for another delivery attempt after a temporary failure (spool/*/*/rsnd) as of the last count. The XmailSpoolRetryBacklog alert looks at the retry messages older than 4 hours against last week.',
              [ti('sum(xmail_spool_messages%s)' % sel('queue="retry"'))],
              thresholds=g.steps('green', [[10, 'yellow'], [100, 'red']])),
       g.stat('Frozen messages',

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 
 use prometheus::local::LocalHistogram;
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, Registry};
+
+use super::counter;
 
 use crate::parse::smail::DeliveryType;
 
@@ -247,16 +249,16 @@ impl DelayMetrics {
             &["type"],
         )?;
         registry.register(Box::new(vec.clone()))?;
-        let evictions = IntCounter::with_opts(Opts::new(
+        let evictions = counter(
+            registry,
             "xmail_exporter_delivery_delay_evictions_total",
             "Received messages forgotten before their deliveries because the delay join was full.",
-        ))?;
-        registry.register(Box::new(evictions.clone()))?;
-        let unmatched = IntCounter::with_opts(Opts::new(
+        )?;
+        let unmatched = counter(
+            registry,
             "xmail_exporter_delivery_delay_unmatched_total",
             "Deliveries of S messages without a delay: their RECV=OK was not read within the wait (received before the exporter started, or forgotten).",
-        ))?;
-        registry.register(Box::new(unmatched.clone()))?;
+        )?;
         Ok(DelayMetrics {
             delay: DeliveryType::ALL.map(|t| vec.with_label_values(&[t.as_str()]).local()),
             evictions,

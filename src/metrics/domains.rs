@@ -2,7 +2,9 @@
 //! Only listed domains get series, so no input can add labels. Accepted, refused and
 //! delivered have the meanings of [`crate::meaning`].
 
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{IntCounter, Registry};
+
+use super::counter_vec;
 
 use crate::meaning::{DELIVERY_TYPES, Recipient, SmailMeaning, SmtpMeaning};
 use crate::parse::smail::SmailEvent;
@@ -38,11 +40,8 @@ impl DomainMetrics {
                 domains: Vec::new(),
             });
         }
-        let vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntCounterVec> {
-            let v = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(v.clone()))?;
-            Ok(v)
-        };
+        let vec =
+            |name: &str, help: &str, labels: &[&str]| counter_vec(registry, name, help, labels);
         let accepted = vec(
             "xmail_domain_recipients_accepted_total",
             "RCPT=OK lines of the smtp-* files whose recipient is in a listed domain.",

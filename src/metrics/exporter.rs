@@ -8,10 +8,9 @@
 use std::sync::OnceLock;
 
 use prometheus::local::LocalIntCounter;
-use prometheus::{
-    Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
+use super::counter_vec;
 use crate::parse::LogKind;
 
 /// The newest event time per log; the state file keeps it across restarts
@@ -39,17 +38,6 @@ pub struct ExporterMetrics {
     /// Whether the log's directory exists and can be listed; registered at the first look.
     dir_exists: [OnceLock<IntGauge>; LogKind::COUNT],
     registry: Registry,
-}
-
-fn counter_vec(
-    registry: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    let v = IntCounterVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(v.clone()))?;
-    Ok(v)
 }
 
 fn per_log<T>(f: impl Fn(&str) -> T) -> [T; LogKind::COUNT] {

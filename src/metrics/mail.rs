@@ -8,7 +8,9 @@
 //! are these counters.
 
 use prometheus::local::LocalIntCounter;
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{IntCounter, Registry};
+
+use super::{counter, counter_vec};
 
 use crate::meaning::{DELIVERY_TYPES, Notice, Recipient, SmailMeaning, SmtpMeaning};
 use crate::parse::smail::Origin;
@@ -29,45 +31,28 @@ pub struct MailMetrics {
     recipients: [LocalIntCounter; 2],
 }
 
-fn vec(
-    registry: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    let v = IntCounterVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(v.clone()))?;
-    Ok(v)
-}
-
-fn counter(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
-    let c = IntCounter::with_opts(Opts::new(name, help))?;
-    registry.register(Box::new(c.clone()))?;
-    Ok(c)
-}
-
 impl MailMetrics {
     /// Registers the mail-flow families, every child at 0.
     pub fn new(registry: &Registry) -> prometheus::Result<MailMetrics> {
-        let received = vec(
+        let received = counter_vec(
             registry,
             "xmail_mail_received_total",
             "Messages received: RECV=OK lines of the smtp-* files (one per message), by client source.",
             &["source"],
         )?;
-        let delivered = vec(
+        let delivered = counter_vec(
             registry,
             "xmail_mail_delivered_total",
             "Copies delivered to a mailbox or another server: LOCAL, SMTP, FWD and RLYS lines of the smail-* files, by type and message origin.",
             &["type", "origin"],
         )?;
-        let refused = vec(
+        let refused = counter_vec(
             registry,
             "xmail_mail_refused_total",
             "SMTP refusals: lines of the smtp-* files whose status is neither RECV=OK nor RCPT=OK, by stage of the dialogue.",
             &["stage"],
         )?;
-        let recipients = vec(
+        let recipients = counter_vec(
             registry,
             "xmail_smtp_recipients_total",
             "Per-recipient decisions: RCPT=OK (accepted) and RCPT=E... (refused) lines of the smtp-* files.",

@@ -49,6 +49,29 @@ use webmail::WebmailMetrics;
 /// The label value that collects what is over a cardinality cap.
 pub const OTHER: &str = "other";
 
+/// A counter family, registered in `registry`.
+pub(crate) fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<prometheus::IntCounterVec> {
+    let v = prometheus::IntCounterVec::new(prometheus::Opts::new(name, help), labels)?;
+    registry.register(Box::new(v.clone()))?;
+    Ok(v)
+}
+
+/// A counter without labels, registered in `registry`.
+pub(crate) fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+) -> prometheus::Result<prometheus::IntCounter> {
+    let c = prometheus::IntCounter::with_opts(prometheus::Opts::new(name, help))?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
 /// A label whose values are not known in advance: the first `cap` distinct valid values get
 /// a series each, everything after (and anything invalid) shares the `other` series.
 pub struct BoundedLabels<T> {

@@ -54,11 +54,11 @@ impl SpoolMetrics {
             ),
             &["queue", "age"],
         )?;
-        let scan_errors = IntCounter::with_opts(Opts::new(
+        let scan_errors = super::counter(
+            registry,
             "xmail_exporter_spool_scan_errors_total",
             "Spool scans that failed or took longer than the timeout.",
-        ))?;
-        registry.register(Box::new(scan_errors.clone()))?;
+        )?;
         Ok(SpoolMetrics {
             messages: QUEUES.map(|q| messages.with_label_values(&[q])),
             oldest_age: AGED_QUEUES.map(|q| oldest.with_label_values(&[q])),

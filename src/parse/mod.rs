@@ -58,6 +58,11 @@ impl LogKind {
         self as usize
     }
 
+    /// The kind whose `log` label value is `label`.
+    pub fn from_label(label: &str) -> Option<LogKind> {
+        LogKind::ALL.into_iter().find(|k| k.as_str() == label)
+    }
+
     /// Tells the kind from a file name: `smtp-`, `smail-` or `pop3-` followed by digits only (XMail
     /// writes `YYYYMMDDHHMM`), or `error-YYYYMMDD.txt`. Anything else, including compressed
     /// copies such as `smtp-202611270000.gz`, is not a log this exporter reads.

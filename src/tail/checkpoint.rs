@@ -142,7 +142,7 @@ impl State {
                 .get_label()
                 .iter()
                 .find(|l| l.name() == "log")
-                .and_then(|l| LogKind::ALL.into_iter().find(|k| k.as_str() == l.value()))
+                .and_then(|l| LogKind::from_label(l.value()))
             else {
                 continue;
             };
@@ -338,7 +338,7 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
         state.files.insert(e.path, e.checkpoint);
     }
     for d in drained {
-        let Some(kind) = LogKind::ALL.into_iter().find(|k| k.as_str() == d.log) else {
+        let Some(kind) = LogKind::from_label(&d.log) else {
             return Err(format!(
                 "state file {} names an unknown log {:?}: starting without it",
                 path.display(),
@@ -349,7 +349,7 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
     }
     // A log this version does not know is left out: its time matters to no metric here.
     for e in last_events {
-        if let Some(kind) = LogKind::ALL.into_iter().find(|k| k.as_str() == e.log) {
+        if let Some(kind) = LogKind::from_label(&e.log) {
             state.last_event.insert(kind, e.unix_seconds);
         }
     }
