@@ -28,7 +28,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
-XMAIL_REQUIRE_PROMTOOL=1 XMAIL_REQUIRE_JSONNET=1 cargo test --locked
+XMAIL_REQUIRE_PROMTOOL=1 XMAIL_REQUIRE_JSONNET=1 cargo test --locked --lib --bins --test it
+cargo test --locked --doc
+# Hostile clients and odd files, with latency bounds: alone on the machine, one at a time.
+echo "== abuse tests"
+cargo test --locked --release --test abuse -- --test-threads=1
 if [ -x scripts/check-rules.sh ]; then
   echo "== alert rules"
   scripts/check-rules.sh
