@@ -131,6 +131,7 @@ pub async fn serve(
         }));
     }
     drop(tx);
+    state.web.spawn_reloader();
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -150,7 +151,7 @@ pub async fn serve(
             match config.tls.clone() {
                 None => serve_connection(stream, state, config, watcher).await,
                 Some(tls) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server);
                     match tokio::time::timeout(state.read_header_timeout, acceptor.accept(stream))
                         .await
                     {
@@ -205,21 +206,18 @@ async fn respond(
     state: &WebState,
     config: Arc<WebConfig>,
 ) -> Response<Full<Bytes>> {
-    let mut r = if !config.take_request() {
+    let mut r = if !state.web.take_request() {
         response(
             StatusCode::TOO_MANY_REQUESTS,
             "text/plain; charset=utf-8",
             "Too many requests.\n",
         )
     } else if config.needs_auth() {
-        let header = req
-            .headers()
-            .get(hyper::header::AUTHORIZATION)
-            .map(|v| v.as_bytes().to_vec());
-        let checker = config.clone();
-        let auth = tokio::task::spawn_blocking(move || checker.check_auth(header.as_deref()))
-            .await
-            .unwrap_or(Auth::Denied);
+        let header = req.headers().get(hyper::header::AUTHORIZATION);
+        let auth = state
+            .web
+            .authorize(&config, header.map(HeaderValue::as_bytes))
+            .await;
         if auth == Auth::Allowed {
             handle(&req, state).await
         } else {

@@ -7,6 +7,9 @@
 //! parallel) from running two of them at once. Every loop is bounded in count and in time;
 //! nothing waits on a fixed sleep for synchronisation.
 
+/// The bcrypt flood.
+mod bcrypt;
+
 /// The integration tests' helpers: temporary log dirs, the binary as a child process, HTTP.
 #[path = "../it/util.rs"]
 mod util;

@@ -27,6 +27,9 @@ mod torture;
 /// `--web.config.file`: TLS, client certificates, basic auth, reload, rate limit, timeouts.
 mod web;
 
+/// `--web.config.file` changes while running (fail-closed reload) and refused settings.
+mod web_reload;
+
 /// Bad input: binary garbage, NUL bytes, a 100 MiB line, vanishing or unreadable logs,
 /// symlinked directories, and the label cardinality caps.
 mod bad_input;

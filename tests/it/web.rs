@@ -15,15 +15,15 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use crate::util::{Exporter, TempLogs, http_get};
 
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM.
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
+pub(crate) struct Pki {
+    pub ca: String,
+    pub server_cert: String,
+    pub server_key: String,
     client_cert: String,
     client_key: String,
 }
 
-fn make_pki() -> Pki {
+pub(crate) fn make_pki() -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params
@@ -56,7 +56,7 @@ fn make_pki() -> Pki {
     }
 }
 
-fn client_config(pki: &Pki, with_cert: bool) -> Arc<rustls::ClientConfig> {
+pub(crate) fn client_config(pki: &Pki, with_cert: bool) -> Arc<rustls::ClientConfig> {
     client_config_with(
         &pki.ca,
         with_cert.then_some((pki.client_cert.as_str(), pki.client_key.as_str())),
@@ -89,7 +89,7 @@ fn client_config_with(ca: &str, client: Option<(&str, &str)>) -> Arc<rustls::Cli
 }
 
 /// A GET over TLS; `Err` when the handshake or the connection fails.
-fn https_get(
+pub(crate) fn https_get(
     addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
     path: &str,
@@ -134,11 +134,11 @@ fn https_get(
     Ok((status, format!("{head}\r\n\r\n{body}")))
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
-fn start(logs: &TempLogs, web_config: &Path, extra: &[&str]) -> Exporter {
+pub(crate) fn start(logs: &TempLogs, web_config: &Path, extra: &[&str]) -> Exporter {
     let mut args = vec![
         "--xmail.log-dir",
         logs.xmail.to_str().unwrap(),
