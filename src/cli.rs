@@ -165,6 +165,11 @@ pub struct ServeArgs {
     #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, hide = true)]
     pub read_header_timeout: Duration,
 
+    /// How long a response may wait for a client that does not read it before the connection
+    /// is closed.
+    #[arg(long = "web.write-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",

@@ -2,10 +2,14 @@
 //! its lines are in the counters that were last served to Prometheus.
 //!
 //! The tailer updates the shared [`State`] under the same lock as the metrics it changes, so a
-//! scrape that takes the lock sees counters and offsets that match. The HTTP side writes that
-//! snapshot to disk (temporary file, fsync, rename) before it sends the scrape's response.
-//! After a crash, the next process starts its counters from zero and its files from those
-//! offsets, so Prometheus' `increase()` sees every line once.
+//! scrape that takes the lock sees counters and offsets that match. [`Saver`] takes that
+//! snapshot with the scrape's metrics; the HTTP side writes it to disk (temporary file,
+//! fsync, rename) only once the scrape's response was written to the socket, so a checkpoint
+//! becomes the resume point only after the counts it stands for left the exporter. After a
+//! crash, the next process starts its counters from zero and its files from those offsets.
+//! Nothing is lost: a scrape that was saved was sent. A crash after a response was sent and
+//! before its snapshot reached the disk resumes from the previous saved scrape, so the lines
+//! of one scrape interval can be counted twice; that is the price of never losing one.
 //!
 //! Files that were read to the end and closed are not listed one by one (a `logs/` directory
 //! holds years of them): per directory and kind, the newest drained file name is kept, and
@@ -23,8 +27,10 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use prometheus::proto::MetricFamily;
 use serde::{Deserialize, Serialize};
 
 use super::file::FileId;
@@ -209,14 +215,41 @@ impl Shared {
     }
 }
 
-/// Saves the checkpoints with each scrape: the metrics and the offsets are taken together
-/// under the tail lock, and the offsets are on disk before the scrape's response is sent.
+/// Saves the checkpoints with the scrapes that were sent: the metrics and the offsets are
+/// taken together under the tail lock ([`Saver::gather`]), and the offsets are written
+/// ([`Saver::commit`]) once the scrape's response was written to the socket. Until then the
+/// previous saved scrape stays the resume point, so a crash at any moment loses no line; a
+/// crash between a response and its save counts the lines of that one scrape interval twice.
+///
+/// Each snapshot carries a sequence number taken under the tail lock, and a commit never
+/// replaces a newer snapshot on disk with an older one (two scrapes can finish in either
+/// order). When a save fails, the next scrape saves its own snapshot before it is answered,
+/// and is answered with an error if that fails too: metrics are not served while the state
+/// file cannot be written, or a restart would count again everything since the last save.
 pub struct Saver {
     path: PathBuf,
     shared: Shared,
-    /// Serialises scrapes, so snapshots reach the disk in the order they were taken; holds
-    /// the last state written (an unchanged state is not written again).
-    written: Mutex<Option<State>>,
+    /// Serialises writes; what is on disk.
+    written: Mutex<Written>,
+    /// The next snapshot's sequence number (taken under the tail lock).
+    next_seq: AtomicU64,
+    /// The last save failed: the next scrape saves before it is answered.
+    failed: AtomicBool,
+}
+
+/// What the state file holds.
+struct Written {
+    /// The state last written (an unchanged state is not written again).
+    state: Option<State>,
+    /// The sequence number of the snapshot it stands for.
+    seq: u64,
+}
+
+/// A scrape's snapshot, to be saved once its response was sent ([`Saver::commit`]).
+#[derive(Debug)]
+pub struct Pending {
+    seq: u64,
+    state: State,
 }
 
 impl Saver {
@@ -225,7 +258,12 @@ impl Saver {
         Saver {
             path,
             shared,
-            written: Mutex::new(None),
+            written: Mutex::new(Written {
+                state: None,
+                seq: 0,
+            }),
+            next_seq: AtomicU64::new(1),
+            failed: AtomicBool::new(false),
         }
     }
 
@@ -234,25 +272,62 @@ impl Saver {
         &self.path
     }
 
-    /// Takes the metrics and the offsets together and saves the offsets. Blocks on file I/O:
-    /// call it off the async threads. On error, the metrics must not be served: Prometheus
-    /// would count lines that a restart would count again.
-    pub fn gather_and_save(
+    /// The metrics and the offsets, taken together under the tail lock.
+    fn snapshot(&self, registry: &prometheus::Registry) -> (Vec<MetricFamily>, Pending) {
+        let mut st = self.shared.lock();
+        let families = registry.gather();
+        st.take_last_events(&families);
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        (
+            families,
+            Pending {
+                seq,
+                state: st.clone(),
+            },
+        )
+    }
+
+    /// Takes the metrics and the offsets together. Normally the offsets come back as a
+    /// [`Pending`] snapshot for [`Saver::commit`] once the response was sent (`Some`). After a
+    /// failed save, the snapshot is saved here, before the response (`None`); if that fails,
+    /// the error comes back and the metrics must not be served. Can block on file I/O: call
+    /// it off the async threads.
+    pub fn gather(
         &self,
         registry: &prometheus::Registry,
-    ) -> io::Result<Vec<prometheus::proto::MetricFamily>> {
-        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
-        let (families, snapshot) = {
-            let mut st = self.shared.lock();
-            let families = registry.gather();
-            st.take_last_events(&families);
-            (families, st.clone())
-        };
-        if written.as_ref() != Some(&snapshot) {
-            save(&self.path, &snapshot)?;
-            *written = Some(snapshot);
+    ) -> io::Result<(Vec<MetricFamily>, Option<Pending>)> {
+        if !self.failed.load(Ordering::Acquire) {
+            let (families, pending) = self.snapshot(registry);
+            return Ok((families, Some(pending)));
         }
-        Ok(families)
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        let (families, pending) = self.snapshot(registry);
+        self.write(&mut written, pending)?;
+        Ok((families, None))
+    }
+
+    /// Saves a snapshot whose response was sent, unless a newer one is on disk already.
+    /// Blocks on file I/O: call it off the async threads. On error the previous resume point
+    /// stays, and the next scrape saves before it is answered.
+    pub fn commit(&self, pending: Pending) -> io::Result<()> {
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.seq <= written.seq {
+            return Ok(());
+        }
+        self.write(&mut written, pending)
+    }
+
+    fn write(&self, written: &mut Written, pending: Pending) -> io::Result<()> {
+        if written.state.as_ref() != Some(&pending.state) {
+            if let Err(e) = save(&self.path, &pending.state) {
+                self.failed.store(true, Ordering::Release);
+                return Err(e);
+            }
+            written.state = Some(pending.state);
+        }
+        written.seq = pending.seq;
+        self.failed.store(false, Ordering::Release);
+        Ok(())
     }
 
     /// Saves the current state (at start-up, before anything is counted).
@@ -260,8 +335,76 @@ impl Saver {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         let snapshot = self.shared.lock().clone();
         save(&self.path, &snapshot)?;
-        *written = Some(snapshot);
+        written.state = Some(snapshot);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod saver_tests {
+    use super::*;
+
+    fn saver(dir: &Path) -> (Saver, Shared, prometheus::Registry) {
+        let shared = Shared::default();
+        let s = Saver::new(dir.join("state.json"), shared.clone());
+        s.save_now().unwrap();
+        (s, shared, prometheus::Registry::new())
+    }
+
+    fn advance(shared: &Shared, drained: &str) {
+        shared
+            .lock()
+            .drained
+            .insert((PathBuf::from("/logs"), LogKind::Smtp), drained.to_string());
+    }
+
+    fn on_disk(s: &Saver) -> Option<String> {
+        load(s.path())
+            .unwrap()
+            .and_then(|st| st.drained.values().next().cloned())
+    }
+
+    /// A snapshot is on disk only once committed; an older one never replaces a newer one.
+    #[test]
+    fn commits_go_forward_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, shared, r) = saver(dir.path());
+        advance(&shared, "smtp-1");
+        let (_, older) = s.gather(&r).unwrap();
+        advance(&shared, "smtp-2");
+        let (_, newer) = s.gather(&r).unwrap();
+        assert_eq!(on_disk(&s), None, "saved before its response was sent");
+        s.commit(newer.unwrap()).unwrap();
+        assert_eq!(on_disk(&s).as_deref(), Some("smtp-2"));
+        s.commit(older.unwrap()).unwrap();
+        assert_eq!(on_disk(&s).as_deref(), Some("smtp-2"));
+    }
+
+    /// After a failed save the next scrape saves before it is answered, or fails.
+    #[test]
+    fn a_failed_save_makes_the_next_scrape_save_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, shared, r) = saver(dir.path());
+        // A directory where the temporary file goes: no write can succeed, even as root.
+        fs::create_dir(tmp_path(s.path())).unwrap();
+        advance(&shared, "smtp-1");
+        let (_, p) = s.gather(&r).unwrap();
+        assert!(s.commit(p.unwrap()).is_err());
+        advance(&shared, "smtp-2");
+        assert!(
+            s.gather(&r).is_err(),
+            "served while the state cannot be saved"
+        );
+        fs::remove_dir(tmp_path(s.path())).unwrap();
+        let (_, p) = s.gather(&r).unwrap();
+        assert!(
+            p.is_none(),
+            "saved before the response: nothing left to commit"
+        );
+        assert_eq!(on_disk(&s).as_deref(), Some("smtp-2"));
+        advance(&shared, "smtp-3");
+        let (_, p) = s.gather(&r).unwrap();
+        assert!(p.is_some(), "back to saving after the response");
     }
 }
 

@@ -1,0 +1,235 @@
+//! The HTTP side: `/metrics` (or the configured path), a landing page at `/`, `/-/healthy`
+//! and `/-/ready`, served by hyper 1.x until a shutdown future completes.
+//!
+//! This module binds the listeners, accepts connections without ever waiting for a free
+//! slot, and runs hyper (and TLS) on each. [`conn`] decides which connections stay open and
+//! tracks what each is doing; [`handler`] answers the requests. The web config
+//! ([`crate::web_config`]) is read per connection for TLS and per request for everything
+//! else; the checkpoints are [`crate::tail::checkpoint`]'s.
+
+pub mod conn;
+pub mod handler;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::tail::checkpoint::Saver;
+use crate::web_config::WebConfigSource;
+use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
+
+/// Connections open at once. At this limit (or at [`MAX_PER_ADDRESS`] from one client
+/// address) a new connection closes the oldest idle one, else the one whose response has
+/// waited longest for the client, else a client still sending its request head after a
+/// second; if none is, the new connection is closed.
+pub const MAX_CONNECTIONS: usize = 512;
+/// On shutdown, open connections get this long to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What the handlers need.
+pub struct WebState {
+    /// The registry `/metrics` encodes.
+    pub registry: prometheus::Registry,
+    /// The metrics path, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Whether the first pass over every log directory that exists is done, and each could
+    /// be read at the last pass (`/-/ready`). A directory that does not exist does not count.
+    pub ready: Arc<AtomicBool>,
+    /// With `--tail.state-file`: saves the offsets that match each scrape once it was sent.
+    pub saver: Option<Arc<Saver>>,
+    /// TLS, authentication, headers and rate limit (`--web.config.file`).
+    pub web: Arc<WebConfigSource>,
+    /// A client must complete its TLS handshake, and send its request headers, within this
+    /// time (10 s by default); it also bounds the wait between keep-alive requests.
+    pub read_header_timeout: Duration,
+    /// A connection whose response makes no progress for this long is closed
+    /// (`--web.write-timeout`, 10 s by default).
+    pub write_timeout: Duration,
+}
+
+/// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
+/// where the system allows one socket for both, else IPv4).
+pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    let fail = |e: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot listen on {address}: {e}; stop what uses that port or choose another with --web.listen-address"
+        )
+    };
+    if let Some(port) = address.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| {
+            anyhow::anyhow!("bad --web.listen-address {address:?}: write host:port or :port")
+        })?;
+        return match listen(SocketAddr::from(([0u16; 8], port))) {
+            Ok(l) => Ok(l),
+            Err(_) => listen(SocketAddr::from(([0u8; 4], port))).map_err(fail),
+        };
+    }
+    if !address.contains(':') {
+        anyhow::bail!("bad --web.listen-address {address:?}: write host:port or :port");
+    }
+    let mut last = None;
+    for addr in tokio::net::lookup_host(address).await.map_err(fail)? {
+        match listen(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(fail(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the host resolves to no address",
+        )
+    })))
+}
+
+/// Pending connections the kernel may queue before `accept`: the usual 128 makes a burst of
+/// a few hundred scrapers wait for SYN retransmits (a second or more).
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restart may reuse the port while old connections linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Serves HTTP on `listeners` until `shutdown` completes, then lets open requests finish
+/// for up to [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    state: Arc<WebState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut acceptors = Vec::new();
+    for listener in listeners {
+        let tx = tx.clone();
+        acceptors.push(tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok(conn) => {
+                        if tx.send(conn).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    state.web.spawn_reloader();
+    let registry = Arc::new(Registry::new(MAX_CONNECTIONS, MAX_PER_ADDRESS));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            conn = rx.recv() => match conn { Some(c) => c, None => break },
+            () = &mut shutdown => break,
+        };
+        // Admission never waits: at a limit, an idle or stalled connection is closed to make
+        // room, or this one is.
+        #[cfg(unix)]
+        let socket = Some(std::os::fd::AsRawFd::as_raw_fd(&stream));
+        #[cfg(not(unix))]
+        let socket = None;
+        let Some(io) = registry.admit(stream, socket, peer, state.write_timeout) else {
+            tracing::debug!(%peer, "connection refused: every connection is busy");
+            continue;
+        };
+        let tls = state
+            .web
+            .current()
+            .tls
+            .as_ref()
+            .map(|t| tokio_rustls::TlsAcceptor::from(t.server.clone()));
+        let state = state.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let conn = io.conn().clone();
+            tokio::select! {
+                () = serve_connection(io, tls, state, watcher) => {}
+                () = conn.evicted() => {
+                    tracing::debug!(%peer, "connection closed to make room for a new one");
+                }
+            }
+        });
+    }
+    for a in acceptors {
+        a.abort();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("connections still open at shutdown were closed");
+    }
+}
+
+/// Serves one connection (plain or TLS) until it closes.
+async fn serve_connection(
+    io: Tracked<TcpStream>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<WebState>,
+    watcher: Watcher,
+) {
+    let conn = io.conn().clone();
+    match tls {
+        None => serve_http(io, conn, state, watcher).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(state.read_header_timeout, acceptor.accept(io)).await {
+                Ok(Ok(tls_stream)) => serve_http(tls_stream, conn, state, watcher).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on one stream until it closes.
+async fn serve_http<S>(stream: S, conn: Arc<Conn>, state: Arc<WebState>, watcher: Watcher)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let timeout = state.read_header_timeout;
+    let service = service_fn(move |req| {
+        let (state, conn) = (state.clone(), conn.clone());
+        async move {
+            conn.request_started();
+            conn.previous_responses_written().await;
+            let mut r = handler::respond(req, &state).await;
+            r.body_mut().sent_on(conn);
+            Ok::<_, Infallible>(r)
+        }
+    });
+    // hyper starts the header timeout whenever it waits for a request head, the wait before
+    // the first byte and between keep-alive requests included (hyper 1.12, proto/h1/conn.rs
+    // `poll_read_head`): it bounds idle keep-alive connections too.
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
