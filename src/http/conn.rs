@@ -399,6 +399,10 @@ impl<S: AsyncWrite + Unpin> Tracked<S> {
                     Box::pin(tokio::time::sleep(timeout))
                 });
                 if sleep.as_mut().poll(cx).is_ready() {
+                    tracing::debug!(
+                        ?timeout,
+                        "closing a connection: the client read nothing of the response within --web.write-timeout"
+                    );
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "the client read nothing of the response within --web.write-timeout",

@@ -369,3 +369,254 @@ fn idle_and_slow_clients_are_cut_off() {
     );
     drop(hogs);
 }
+
+/// Reads one response from a keep-alive connection: (status, head, body).
+fn read_response(s: &mut TcpStream) -> (u16, String, Vec<u8>) {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => raw.push(byte[0]),
+            r => panic!(
+                "response head cut short ({r:?}): {:?}",
+                String::from_utf8_lossy(&raw)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&raw).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head, body)
+}
+
+fn basic_header(user: &str, password: &str) -> String {
+    format!(
+        "Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// The server closes the connection: reading gives EOF (or a reset), within 5 s.
+fn assert_closed(s: &mut TcpStream, what: &str) {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 256];
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("{what}: the connection stayed open ({other:?})"),
+    }
+}
+
+#[test]
+fn a_password_change_applies_to_open_connections_and_401_closes() {
+    let logs = TempLogs::new();
+    let cfg = logs.tmp.path().join("web.yml");
+    let old = bcrypt::hash("old horse", 4).unwrap();
+    std::fs::write(&cfg, format!("basic_auth_users:\n  prometheus: '{old}'\n")).unwrap();
+    let ex = start(&logs, &cfg, &[]);
+    let mut conn = TcpStream::connect(ex.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        basic_header("prometheus", "old horse")
+    );
+    conn.write_all(request.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut conn).0, 200);
+
+    let new = bcrypt::hash("new horse", 4).unwrap();
+    std::fs::write(&cfg, format!("basic_auth_users:\n  prometheus: '{new}'\n")).unwrap();
+    // The same keep-alive connection, the old password, until the reload applies.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let head = loop {
+        conn.write_all(request.as_bytes()).unwrap();
+        let (status, head, _) = read_response(&mut conn);
+        if status == 401 {
+            break head;
+        }
+        assert_eq!(status, 200, "{head}");
+        assert!(
+            Instant::now() < deadline,
+            "the old password still works on an open connection:\n{}",
+            ex.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+    // No keep-alive after a 401: the server ends the connection.
+    assert_closed(&mut conn, "after a 401");
+    // The new password works.
+    let mut fresh = TcpStream::connect(ex.addr).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        fresh,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        basic_header("prometheus", "new horse")
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut fresh).0, 200);
+    // Without credentials: 401, then closed too.
+    let mut anon = TcpStream::connect(ex.addr).unwrap();
+    anon.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    anon.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut anon).0, 401);
+    assert_closed(&mut anon, "after a 401 without credentials");
+}
+
+#[test]
+fn a_429_closes_the_connection() {
+    let logs = TempLogs::new();
+    let cfg = logs.tmp.path().join("web.yml");
+    std::fs::write(&cfg, "rate_limit:\n  interval: 1h\n  burst: 1\n").unwrap();
+    let ex = start(&logs, &cfg, &[]);
+    let mut conn = TcpStream::connect(ex.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut conn).0, 200);
+    conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (status, head, _) = read_response(&mut conn);
+    assert_eq!(status, 429, "{head}");
+    assert_closed(&mut conn, "after a 429");
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let logs = TempLogs::new();
+    let cfg = logs.tmp.path().join("web.yml");
+    std::fs::write(&cfg, "{}\n").unwrap();
+    let ex = start(&logs, &cfg, &["--web.read-header-timeout", "1s"]);
+    let mut conn = TcpStream::connect(ex.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut conn).0, 200);
+    let t0 = Instant::now();
+    assert_closed(&mut conn, "idle after a response");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "closed after {:?}, before the timeout",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn a_client_that_reads_nothing_is_cut_off() {
+    let logs = TempLogs::new();
+    let cfg = logs.tmp.path().join("web.yml");
+    std::fs::write(&cfg, "{}\n").unwrap();
+    let ex = start(&logs, &cfg, &["--web.write-timeout", "1s"]);
+    // A small receive buffer and many pipelined requests: the responses cannot all fit.
+    let mut conn = socket_with_small_buffer_to(ex.addr);
+    let t0 = Instant::now();
+    let many = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+    conn.write_all(many.as_bytes()).unwrap();
+    ex.wait_log("the client read nothing of the response within --web.write-timeout");
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    // What was sent before the cut-off can be read, then the connection ends.
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 65536];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+        assert!(Instant::now() < deadline, "the connection never ended");
+    }
+    let one = http_get(ex.addr, "/metrics").1.len();
+    assert!(
+        got < 200 * one,
+        "every response arrived ({got} bytes): nothing was cut off"
+    );
+}
+
+/// A connection to `addr` whose receive buffer is as small as the system allows.
+fn socket_with_small_buffer_to(addr: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        let s = s.connect(addr).await.unwrap().into_std().unwrap();
+        s.set_nonblocking(false).unwrap();
+        s
+    })
+}
+
+/// A failed state-file save answers 500 without the file's path (the client may be anyone);
+/// the path is in the exporter's log. Scraping recovers once the file can be written.
+#[test]
+fn a_500_does_not_show_the_state_file_path() {
+    let logs = TempLogs::new();
+    let state = logs.tmp.path().join("state.json");
+    let ex = Exporter::start(&[
+        "--xmail.log-dir",
+        logs.xmail.to_str().unwrap(),
+        "--webmail.log-dir",
+        "",
+        "--tail.state-file",
+        state.to_str().unwrap(),
+        "--tail.poll-interval",
+        "50ms",
+        "--tail.from-beginning",
+    ]);
+    assert_eq!(ex.get("/metrics").0, 200);
+    // The temporary file is written beside the state file: a directory there makes every
+    // save fail, as root too.
+    let tmp = logs.tmp.path().join("state.json.tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let line = crate::util::smtp_line("192.0.2.1", "2026-11-28 10:00:00", "S1", "RCPT=OK", "", 10);
+    logs.append("smtp-202611280000", &line);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = ex.get("/metrics");
+        if status == 500 {
+            break body;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(Instant::now() < deadline, "never 500:\n{}", ex.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let dir = logs.tmp.path().to_str().unwrap().to_string();
+    assert!(
+        !body.contains(&dir) && !body.contains("state.json"),
+        "the body shows a local path: {body}"
+    );
+    assert!(body.contains("state file"), "the body says nothing: {body}");
+    ex.wait_log(state.to_str().unwrap());
+    std::fs::remove_dir(&tmp).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ex.get("/metrics").0 != 200 {
+        assert!(Instant::now() < deadline, "never recovered:\n{}", ex.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("smtp-202611280000"), "{saved}");
+}
