@@ -251,3 +251,222 @@ fn exactly_once_across_kills_rotations_and_truncations() {
         ex.log()
     );
 }
+
+/// Reads a response head byte by byte onto `raw` (which may hold its start); `false` when
+/// the connection ends first.
+fn read_head(conn: &mut std::net::TcpStream, raw: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => raw.push(byte[0]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// When, around a scrape, the exporter is killed.
+#[derive(Clone, Copy, Debug)]
+enum KillAt {
+    /// The request is sent; nothing of the response is read yet.
+    Sent,
+    /// The client's small receive buffer is full: the response waits in the exporter.
+    Unread,
+    /// The head of the response is read, not the body.
+    HeadRead,
+    /// The whole response is read, on a keep-alive connection (as Prometheus does): its
+    /// checkpoint may or may not be on disk yet.
+    BodyRead,
+}
+
+/// A keep-alive scrape, the exporter killed at `at`; then the client reads what reached
+/// it. The counts when the whole body arrived (the scrape was delivered), else `None`.
+fn scrape_and_kill(ex: Exporter, at: KillAt) -> Option<[u64; 3]> {
+    use std::io::{Read, Write};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut conn = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        if matches!(at, KillAt::Unread) {
+            s.set_recv_buffer_size(4096).unwrap();
+        }
+        let s = s.connect(ex.addr).await.unwrap().into_std().unwrap();
+        s.set_nonblocking(false).unwrap();
+        s
+    });
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    let body_len = |raw: &[u8]| -> usize {
+        String::from_utf8_lossy(raw)
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(usize::MAX)
+    };
+    match at {
+        KillAt::Sent => {}
+        KillAt::Unread => {
+            // The response has started to arrive (the rest waits behind the small buffer).
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while conn.peek(&mut byte).unwrap_or(0) == 0 {
+                assert!(Instant::now() < deadline, "no response started");
+            }
+        }
+        KillAt::HeadRead => assert!(read_head(&mut conn, &mut raw), "no response head"),
+        KillAt::BodyRead => {
+            assert!(read_head(&mut conn, &mut raw), "no response head");
+            let mut body = vec![0u8; body_len(&raw)];
+            conn.read_exact(&mut body).unwrap();
+            raw.extend_from_slice(&body);
+        }
+    }
+    ex.kill();
+    // What reached the client before (or after) the kill is still there to read.
+    let has_head = raw.windows(4).any(|w| w == b"\r\n\r\n");
+    if !has_head && !read_head(&mut conn, &mut raw) {
+        return None;
+    }
+    let head_len = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)?;
+    let want = body_len(&raw[..head_len]);
+    let mut rest = Vec::new();
+    if raw.len() - head_len < want {
+        let _ = conn.read_to_end(&mut rest);
+    }
+    let mut body = raw[head_len..].to_vec();
+    body.extend_from_slice(&rest);
+    if want == usize::MAX || body.len() < want {
+        return None;
+    }
+    let s = Scrape::parse(&String::from_utf8_lossy(&body[..want]));
+    Some(KINDS.map(|k| parsed(&s, k)))
+}
+
+/// The crash window: the exporter is killed while a scrape's response is on its way (not
+/// yet read, partly read, read but its checkpoint perhaps not yet saved). Counting what
+/// Prometheus would see (the last scrape each lifetime delivered), no line may be lost; a
+/// line may be counted twice only if it arrived after the lifetime's last scrape known to be
+/// saved (one read to the end of a `Connection: close` response).
+#[test]
+fn no_line_is_lost_when_killed_around_a_scrape() {
+    let began = Instant::now();
+    let mut w = Writer {
+        logs: TempLogs::new(),
+        written: [0; 3],
+        file: [
+            "smtp-202611280000".into(),
+            "smail-202611280000".into(),
+            "error-20261128.txt".into(),
+        ],
+        period: 0,
+        day: 28,
+    };
+    let state = w.logs.tmp.path().join("state.json");
+    let mut ex = start(&w, &state);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ex.get("/-/ready").0 != 200 {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Per lifetime: the last delivered counts, and the last counts known to be saved.
+    let mut lifetimes: Vec<([u64; 3], [u64; 3])> = Vec::new();
+    let mut delivered = std::collections::BTreeMap::<String, (u32, u32)>::new();
+    let order = [
+        KillAt::Sent,
+        KillAt::Unread,
+        KillAt::HeadRead,
+        KillAt::BodyRead,
+    ];
+    for round in 0..16usize {
+        let at = order[round % order.len()];
+        w.write(0, 300, None);
+        w.write(1, 200, None);
+        w.write(2, 20, None);
+        // A scrape read to the end of a closing connection: its checkpoint is on disk.
+        let total = w.written;
+        let s = ex.wait_for("the lines to be read", |s| {
+            KINDS.iter().enumerate().all(|(i, k)| {
+                lifetimes.iter().map(|l| l.0[i]).sum::<u64>() + parsed(s, k) >= total[i]
+            })
+        });
+        let saved = KINDS.map(|k| parsed(&s, k));
+        // Lines the killed scrape may count (the tailer reads them within milliseconds),
+        // not yet in any saved scrape.
+        w.write(0, 300, None);
+        w.write(1, 200, None);
+        w.write(2, 20, None);
+        let got = scrape_and_kill(ex, at);
+        let e = delivered.entry(format!("{at:?}")).or_default();
+        e.1 += 1;
+        if got.is_some() {
+            e.0 += 1;
+        }
+        lifetimes.push((got.unwrap_or(saved), saved));
+        ex = start(&w, &state);
+    }
+    // The last lifetime catches up.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let last = loop {
+        let s = ex.scrape();
+        let counts = KINDS.map(|k| parsed(&s, k));
+        let lag0 = KINDS
+            .iter()
+            .all(|k| s.value("xmail_exporter_log_lag_bytes", &[("log", k)]) == 0.0);
+        let all = (0..3)
+            .all(|i| lifetimes.iter().map(|l| l.0[i]).sum::<u64>() + counts[i] >= w.written[i]);
+        if (lag0 && all) || Instant::now() > deadline {
+            break counts;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let totals: Vec<u64> = (0..3)
+        .map(|i| lifetimes.iter().map(|l| l.0[i]).sum::<u64>() + last[i])
+        .collect();
+    let window: Vec<u64> = (0..3)
+        .map(|i| lifetimes.iter().map(|l| l.0[i] - l.1[i]).sum())
+        .collect();
+    eprintln!(
+        "crash window: {} kills in {:.1} s; delivered/killed per moment: {delivered:?}",
+        lifetimes.len(),
+        began.elapsed().as_secs_f64()
+    );
+    for (i, k) in KINDS.iter().enumerate() {
+        eprintln!(
+            "crash window: {k}: written {}, counted {}, counted twice {} (at most {}: the lines of the killed scrapes)",
+            w.written[i],
+            totals[i],
+            totals[i].saturating_sub(w.written[i]),
+            window[i]
+        );
+    }
+    for i in 0..3 {
+        assert!(
+            totals[i] >= w.written[i],
+            "{}: {} lines lost (written {}, counted {})\n{}",
+            KINDS[i],
+            w.written[i] - totals[i],
+            w.written[i],
+            totals[i],
+            ex.log()
+        );
+        assert!(
+            totals[i] - w.written[i] <= window[i],
+            "{}: {} lines counted twice, more than the {} of the killed scrapes",
+            KINDS[i],
+            totals[i] - w.written[i],
+            window[i]
+        );
+    }
+}
