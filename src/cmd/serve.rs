@@ -131,6 +131,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             web,
             read_header_timeout: args.read_header_timeout,
             write_timeout: args.write_timeout,
+            gathers: Default::default(),
         });
         let spool = match spool_metrics {
             Some(m) if args.spool_dir != PathBuf::new() => Some(

@@ -1,6 +1,7 @@
 //! Connections: the [`Registry`] that admits each accepted connection under a global and a
 //! per-address limit, making room by closing an idle or stalled connection rather than
-//! letting new ones wait, and [`Tracked`], the IO wrapper that tells the registry what its
+//! letting new ones queue up (one that finds every connection busy answering waits a moment,
+//! off the accept loop, then is refused), and [`Tracked`], the IO wrapper that tells the registry what its
 //! connection is doing, closes it when a response stops moving (`--web.write-timeout`), and
 //! runs the state-file commits of the responses it carried once their bytes were written.
 //!
@@ -12,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -73,6 +74,9 @@ pub struct Conn {
     /// Of those, how many are written to the socket.
     flushed: AtomicU64,
     flush_notify: Notify,
+    /// The request being answered was sent before the previous response was done
+    /// (pipelining, which Prometheus never does).
+    pipelined: AtomicBool,
     /// Commits of responses handed to hyper, run once their bytes are written.
     commits: Mutex<Vec<Commit>>,
     evict: Notify,
@@ -88,6 +92,7 @@ impl Conn {
             ended: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             flush_notify: Notify::new(),
+            pipelined: AtomicBool::new(false),
             commits: Mutex::new(Vec::new()),
             evict: Notify::new(),
         };
@@ -114,7 +119,12 @@ impl Conn {
 
     /// A request arrived and is being answered.
     pub fn request_started(&self) {
-        if self.phase() != Phase::Writing {
+        // A request that came in a fresh read starts from `Reading`; one that was already
+        // buffered behind the previous request was pipelined.
+        let phase = self.phase();
+        self.pipelined
+            .store(phase != Phase::Reading, Ordering::Relaxed);
+        if phase != Phase::Writing {
             self.enter(Phase::Busy);
         }
     }
@@ -215,11 +225,12 @@ struct Candidate {
     phase: Phase,
     since: u64,
     stalled: u64,
+    pipelined: bool,
 }
 
 /// The connection to close to make room: the one idle the longest (idle for at least
 /// [`IDLE_GRACE`], with no request bytes waiting); else the one whose write has waited the
-/// longest; else one that has been sending its request head for over [`SLOW_REQUEST`],
+/// longest; else the one busy the longest with a pipelined request; else one that has been sending its request head for over [`SLOW_REQUEST`],
 /// the longest first; else the oldest one idle for less than the grace (a burst of new
 /// connections); else none, and the new connection is refused.
 fn pick(cands: &[Candidate], now: u64, has_input: impl Fn(u64) -> bool) -> Option<u64> {
@@ -239,6 +250,13 @@ fn pick(cands: &[Candidate], now: u64, has_input: impl Fn(u64) -> bool) -> Optio
     {
         return Some(c.id);
     }
+    if let Some(c) = cands
+        .iter()
+        .filter(|c| c.phase == Phase::Busy && c.pipelined)
+        .min_by_key(|c| c.since)
+    {
+        return Some(c.id);
+    }
     let slow = SLOW_REQUEST.as_nanos() as u64;
     if let Some(c) = cands
         .iter()
@@ -250,12 +268,37 @@ fn pick(cands: &[Candidate], now: u64, has_input: impl Fn(u64) -> bool) -> Optio
     fresh.into_iter().find(|c| !has_input(c.id)).map(|c| c.id)
 }
 
+/// How long a new connection may wait for a connection to become closable.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(1);
+/// How often a waiting connection tries again.
+const ADMISSION_RETRY: Duration = Duration::from_millis(5);
+/// New connections waiting at once; more are refused at once.
+const MAX_WAITING: usize = 64;
+
 /// The open connections, by client address. See the module documentation.
 pub struct Registry {
     max_total: usize,
     max_per_address: usize,
     epoch: Instant,
     inner: Mutex<Inner>,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// A place among the [`MAX_WAITING`] connections waiting for admission.
+struct Waiting<'a>(&'a Registry);
+
+impl<'a> Waiting<'a> {
+    fn enter(r: &'a Registry) -> Option<Waiting<'a>> {
+        let n = r.waiting.fetch_add(1, Ordering::AcqRel);
+        let w = Waiting(r);
+        (n < MAX_WAITING).then_some(w)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Registry {
@@ -267,6 +310,7 @@ impl Registry {
             max_per_address,
             epoch: Instant::now(),
             inner: Mutex::new(Inner::default()),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -275,15 +319,15 @@ impl Registry {
     }
 
     /// Admits a new connection from `peer`, closing another to make room if a limit is
-    /// reached (see [`pick`]; at the address limit, one of that address). `None`: nothing
-    /// could be closed, and the new connection should be. Never waits.
+    /// reached (see [`pick`]; at the address limit, one of that address). `Err` gives the
+    /// stream back when nothing could be closed. Never waits.
     pub fn admit<S>(
         self: &Arc<Self>,
         io: S,
         socket: Option<Socket>,
         peer: SocketAddr,
         write_timeout: Duration,
-    ) -> Option<Tracked<S>> {
+    ) -> Result<Tracked<S>, S> {
         let address = peer.ip().to_canonical();
         let mut inner = self.lock();
         let address_full =
@@ -301,6 +345,7 @@ impl Registry {
                     phase: e.conn.phase(),
                     since: e.conn.since.load(Ordering::Relaxed),
                     stalled: e.conn.stalled.load(Ordering::Relaxed),
+                    pipelined: e.conn.pipelined.load(Ordering::Relaxed),
                 })
                 .collect();
             let victim = pick(&cands, now, |id| {
@@ -309,8 +354,10 @@ impl Registry {
                     .get(&id)
                     .and_then(|e| e.socket)
                     .is_some_and(has_input)
-            })?;
-            let e = inner.entries.get_mut(&victim)?;
+            });
+            let Some(e) = victim.and_then(|v| inner.entries.get_mut(&v)) else {
+                return Err(io);
+            };
             e.evicted = true;
             e.conn.evict.notify_one();
             let a = e.address;
@@ -330,7 +377,7 @@ impl Registry {
         );
         inner.total += 1;
         *inner.per_address.entry(address).or_default() += 1;
-        Some(Tracked {
+        Ok(Tracked {
             io,
             conn,
             id,
@@ -348,6 +395,48 @@ impl Registry {
         {
             inner.uncount(e.address);
         }
+    }
+
+    /// Admits `io` as [`Registry::admit`] does, trying again every [`ADMISSION_RETRY`] for
+    /// up to [`ADMISSION_WAIT`] while nothing can be closed (when every connection is busy
+    /// answering, as when hundreds arrive at once), with at most [`MAX_WAITING`] waiting;
+    /// `None` when it is refused.
+    pub async fn admit_soon<S>(
+        self: &Arc<Self>,
+        io: S,
+        socket: Option<Socket>,
+        peer: SocketAddr,
+        write_timeout: Duration,
+    ) -> Option<Tracked<S>> {
+        let mut io = match self.admit(io, socket, peer, write_timeout) {
+            Ok(t) => return Some(t),
+            Err(io) => io,
+        };
+        let waiting = Waiting::enter(self)?;
+        let deadline = Instant::now() + ADMISSION_WAIT;
+        while Instant::now() < deadline {
+            tokio::time::sleep(ADMISSION_RETRY).await;
+            io = match self.admit(io, socket, peer, write_timeout) {
+                Ok(t) => return Some(t),
+                Err(io) => io,
+            };
+        }
+        drop(waiting);
+        None
+    }
+
+    /// How many open connections are idle, reading, busy, writing, and waiting on a write:
+    /// for the log line of a refused connection.
+    pub fn census(&self) -> [usize; 5] {
+        let inner = self.lock();
+        let mut n = [0; 5];
+        for e in inner.entries.values().filter(|e| !e.evicted) {
+            n[e.conn.phase() as usize] += 1;
+            if e.conn.stalled.load(Ordering::Relaxed) != 0 {
+                n[4] += 1;
+            }
+        }
+        n
     }
 
     /// Connections counted against the limits (for tests and logs).
@@ -507,7 +596,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const MS: u64 = 1_000_000;
@@ -518,6 +606,7 @@ mod tests {
             phase,
             since: since_ms * MS,
             stalled: if stalled_ms == 0 { 0 } else { stalled_ms * MS },
+            pipelined: false,
         }
     }
 
@@ -551,6 +640,14 @@ mod tests {
         assert_eq!(pick(&reading, now, |_| false), Some(5));
         assert_eq!(pick(&reading[..1], now, |_| false), None);
         assert_eq!(pick(&[c(1, Phase::Busy, 0, 0)], now, |_| false), None);
+        // Busy with a pipelined request: after the stalled, before the slow.
+        let mut p = c(10, Phase::Busy, 9_000, 0);
+        p.pipelined = true;
+        let mut with_p = reading.to_vec();
+        with_p.push(p);
+        assert_eq!(pick(&with_p, now, |_| false), Some(10));
+        with_p.push(c(11, Phase::Writing, 9_000, 9_990));
+        assert_eq!(pick(&with_p, now, |_| false), Some(11));
     }
 
     fn peer(a: &str) -> SocketAddr {
@@ -575,14 +672,19 @@ mod tests {
         assert_eq!(reg.open(), 2);
         drop(a);
         assert_eq!(reg.open(), 2);
-        // The global limit with everyone busy: refused.
-        b.conn().request_started();
+        // The global limit with everyone busy (with requests that came in a read of their
+        // own, not pipelined): refused.
+        let busy = |t: &Tracked<()>| {
+            t.conn().enter(Phase::Reading);
+            t.conn().request_started();
+        };
+        busy(&b);
         let d = reg.admit((), None, peer("127.0.0.3:1"), t).unwrap();
-        d.conn().request_started();
-        _c.conn().request_started();
-        assert!(reg.admit((), None, peer("127.0.0.4:1"), t).is_none());
+        busy(&d);
+        busy(&_c);
+        assert!(reg.admit((), None, peer("127.0.0.4:1"), t).is_err());
         drop(d);
-        assert!(reg.admit((), None, peer("127.0.0.4:1"), t).is_some());
+        assert!(reg.admit((), None, peer("127.0.0.4:1"), t).is_ok());
     }
 
     #[tokio::test]

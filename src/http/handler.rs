@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -19,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::WebState;
 use super::conn::{Commit, Conn};
 use crate::metrics::{encode_families, encode_text};
+use crate::tail::checkpoint::Pending;
 use crate::web_config::Auth;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -171,29 +173,72 @@ async fn handle(req: &Request<Incoming>, state: &WebState) -> Response<Reply> {
     }
 }
 
-/// The scrape. With a state file, its snapshot is committed once the response is written
-/// (see [`crate::tail::checkpoint::Saver`]). Gathering and encoding run off the async
-/// threads.
-async fn metrics(state: &WebState) -> Response<Reply> {
+/// One gather at a time: a scrape uses the first gather that started after it arrived, so
+/// a crowd of scrapes (hundreds of pipelined requests, say) costs a few gathers, not one
+/// each, and no scrape waits behind more than two.
+#[derive(Default)]
+pub struct Gathers {
+    last: tokio::sync::Mutex<Option<Arc<Gathered>>>,
+}
+
+struct Gathered {
+    started: Instant,
+    outcome: Result<(Bytes, Option<Arc<Pending>>), Failure>,
+}
+
+enum Failure {
+    /// The state file cannot be written (the error, without the path).
+    Save(String),
+    /// The gather itself failed (logged).
+    Internal,
+}
+
+/// The first gather that started at or after `arrived`.
+async fn gathered(state: &WebState, arrived: Instant) -> Arc<Gathered> {
+    let mut last = state.gathers.last.lock().await;
+    if let Some(g) = last.as_ref().filter(|g| g.started >= arrived) {
+        return g.clone();
+    }
+    let started = Instant::now();
     let registry = state.registry.clone();
-    let Some(saver) = state.saver.clone() else {
-        return match tokio::task::spawn_blocking(move || encode_text(&registry)).await {
-            Ok(text) => response(StatusCode::OK, TEXT_FORMAT, text),
-            Err(e) => internal_error(&e),
-        };
-    };
-    let s = saver.clone();
-    let gathered = tokio::task::spawn_blocking(move || {
-        s.gather(&registry)
-            .map(|(families, pending)| (encode_families(&families), pending))
+    let saver = state.saver.clone();
+    // Gathering and encoding run off the async threads.
+    let outcome = tokio::task::spawn_blocking(move || match saver {
+        None => Ok((Bytes::from(encode_text(&registry)), None)),
+        Some(saver) => match saver.gather(&registry) {
+            Ok((families, pending)) => Ok((
+                Bytes::from(encode_families(&families)),
+                pending.map(Arc::new),
+            )),
+            Err(e) => {
+                tracing::error!(
+                    "cannot save the state file {}: {e}; metrics are not served until it can be written (check the disk and the directory's permissions)",
+                    saver.path().display()
+                );
+                Err(Failure::Save(e.to_string()))
+            }
+        },
     })
-    .await;
-    match gathered {
-        Ok(Ok((text, pending))) => {
-            let mut r = response(StatusCode::OK, TEXT_FORMAT, text);
-            if let Some(p) = pending {
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the scrape failed");
+        Err(Failure::Internal)
+    });
+    let g = Arc::new(Gathered { started, outcome });
+    *last = Some(g.clone());
+    g
+}
+
+/// The scrape. With a state file, its snapshot is committed once the response is written
+/// (see [`crate::tail::checkpoint::Saver`]).
+async fn metrics(state: &WebState) -> Response<Reply> {
+    let g = gathered(state, Instant::now()).await;
+    match &g.outcome {
+        Ok((text, pending)) => {
+            let mut r = response(StatusCode::OK, TEXT_FORMAT, text.clone());
+            if let (Some(p), Some(saver)) = (pending.clone(), state.saver.clone()) {
                 r.body_mut().commit = Some(Box::new(move || {
-                    if let Err(e) = saver.commit(p) {
+                    if let Err(e) = saver.commit(&p) {
                         tracing::error!(
                             "cannot save the state file {}: {e}; the next scrape saves it before it is answered, and gets an error while it cannot (check the disk and the directory's permissions)",
                             saver.path().display()
@@ -203,26 +248,19 @@ async fn metrics(state: &WebState) -> Response<Reply> {
             }
             r
         }
-        Ok(Err(e)) => {
-            tracing::error!(
-                "cannot save the state file {}: {e}; metrics are not served until it can be written (check the disk and the directory's permissions)",
-                saver.path().display()
-            );
-            // The path stays in the log: the client may be anyone.
-            response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "text/plain; charset=utf-8",
-                format!(
-                    "Cannot save the state file: {e}. Metrics are not served until it can be written; the exporter's log names the file.\n"
-                ),
-            )
-        }
-        Err(e) => internal_error(&e),
+        // The path stays in the log: the client may be anyone.
+        Err(Failure::Save(e)) => response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain; charset=utf-8",
+            format!(
+                "Cannot save the state file: {e}. Metrics are not served until it can be written; the exporter's log names the file.\n"
+            ),
+        ),
+        Err(Failure::Internal) => internal_error(),
     }
 }
 
-fn internal_error(e: &tokio::task::JoinError) -> Response<Reply> {
-    tracing::error!(error = %e, "the scrape failed");
+fn internal_error() -> Response<Reply> {
     response(
         StatusCode::INTERNAL_SERVER_ERROR,
         "text/plain; charset=utf-8",

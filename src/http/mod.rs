@@ -30,8 +30,9 @@ use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
 
 /// Connections open at once. At this limit (or at [`MAX_PER_ADDRESS`] from one client
 /// address) a new connection closes the oldest idle one, else the one whose response has
-/// waited longest for the client, else a client still sending its request head after a
-/// second; if none is, the new connection is closed.
+/// waited longest for the client, else one answering a pipelined request, else a client
+/// still sending its request head after a second; if none is, the new connection waits up to [`conn::ADMISSION_WAIT`] for one to
+/// become so, then is closed.
 pub const MAX_CONNECTIONS: usize = 512;
 /// On shutdown, open connections get this long to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -55,6 +56,8 @@ pub struct WebState {
     /// A connection whose response makes no progress for this long is closed
     /// (`--web.write-timeout`, 10 s by default).
     pub write_timeout: Duration,
+    /// The gather in progress or last done, shared by the scrapes that wait for it.
+    pub gathers: handler::Gathers,
 }
 
 /// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
@@ -147,16 +150,13 @@ pub async fn serve(
             conn = rx.recv() => match conn { Some(c) => c, None => break },
             () = &mut shutdown => break,
         };
-        // Admission never waits: at a limit, an idle or stalled connection is closed to make
-        // room, or this one is.
+        // The accept loop never waits: at a limit, an idle or stalled connection is closed
+        // to make room; when every one is busy answering, the new one waits a moment in its
+        // own task, then is refused.
         #[cfg(unix)]
         let socket = Some(std::os::fd::AsRawFd::as_raw_fd(&stream));
         #[cfg(not(unix))]
         let socket = None;
-        let Some(io) = registry.admit(stream, socket, peer, state.write_timeout) else {
-            tracing::debug!(%peer, "connection refused: every connection is busy");
-            continue;
-        };
         let tls = state
             .web
             .current()
@@ -165,7 +165,20 @@ pub async fn serve(
             .map(|t| tokio_rustls::TlsAcceptor::from(t.server.clone()));
         let state = state.clone();
         let watcher = graceful.watcher();
+        let registry = registry.clone();
         tokio::spawn(async move {
+            let write_timeout = state.write_timeout;
+            let Some(io) = registry
+                .admit_soon(stream, socket, peer, write_timeout)
+                .await
+            else {
+                let [idle, reading, busy, writing, stalled] = registry.census();
+                tracing::debug!(
+                    %peer, idle, reading, busy, writing, stalled,
+                    "connection refused: every connection is busy"
+                );
+                return;
+            };
             let conn = io.conn().clone();
             tokio::select! {
                 () = serve_connection(io, tls, state, watcher) => {}

@@ -302,14 +302,15 @@ impl Saver {
         }
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         let (families, pending) = self.snapshot(registry);
-        self.write(&mut written, pending)?;
+        self.write(&mut written, &pending)?;
         Ok((families, None))
     }
 
-    /// Saves a snapshot whose response was sent, unless a newer one is on disk already.
-    /// Blocks on file I/O: call it off the async threads. On error the previous resume point
-    /// stays, and the next scrape saves before it is answered.
-    pub fn commit(&self, pending: Pending) -> io::Result<()> {
+    /// Saves a snapshot whose response was sent, unless it or a newer one is on disk
+    /// already (several responses can share a snapshot). Blocks on file I/O: call it off the
+    /// async threads. On error the previous resume point stays, and the next scrape saves
+    /// before it is answered.
+    pub fn commit(&self, pending: &Pending) -> io::Result<()> {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         if pending.seq <= written.seq {
             return Ok(());
@@ -317,13 +318,13 @@ impl Saver {
         self.write(&mut written, pending)
     }
 
-    fn write(&self, written: &mut Written, pending: Pending) -> io::Result<()> {
+    fn write(&self, written: &mut Written, pending: &Pending) -> io::Result<()> {
         if written.state.as_ref() != Some(&pending.state) {
             if let Err(e) = save(&self.path, &pending.state) {
                 self.failed.store(true, Ordering::Release);
                 return Err(e);
             }
-            written.state = Some(pending.state);
+            written.state = Some(pending.state.clone());
         }
         written.seq = pending.seq;
         self.failed.store(false, Ordering::Release);
@@ -374,9 +375,9 @@ mod saver_tests {
         advance(&shared, "smtp-2");
         let (_, newer) = s.gather(&r).unwrap();
         assert_eq!(on_disk(&s), None, "saved before its response was sent");
-        s.commit(newer.unwrap()).unwrap();
+        s.commit(&newer.unwrap()).unwrap();
         assert_eq!(on_disk(&s).as_deref(), Some("smtp-2"));
-        s.commit(older.unwrap()).unwrap();
+        s.commit(&older.unwrap()).unwrap();
         assert_eq!(on_disk(&s).as_deref(), Some("smtp-2"));
     }
 
@@ -389,7 +390,7 @@ mod saver_tests {
         fs::create_dir(tmp_path(s.path())).unwrap();
         advance(&shared, "smtp-1");
         let (_, p) = s.gather(&r).unwrap();
-        assert!(s.commit(p.unwrap()).is_err());
+        assert!(s.commit(&p.unwrap()).is_err());
         advance(&shared, "smtp-2");
         assert!(
             s.gather(&r).is_err(),

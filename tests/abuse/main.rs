@@ -10,6 +10,9 @@
 /// The bcrypt flood.
 mod bcrypt;
 
+/// Connection hogs: idle, never reading, unauthenticated keep-alive, one address.
+mod http;
+
 /// The integration tests' helpers: temporary log dirs, the binary as a child process, HTTP.
 #[path = "../it/util.rs"]
 mod util;
