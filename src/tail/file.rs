@@ -384,18 +384,21 @@ impl FollowedFile {
         let mut lies = false;
         let (ctx, path) = (&mut self.ctx, &self.path);
         while total < budget {
-            let mut guard = commit.map(Shared::lock);
-            let fill = match lines.read_from(&mut honest, |line| match line {
-                Line::Complete(l) => sink.line(ctx, path, l),
-                Line::TooLong(n) => sink.line_too_long(ctx, path, n),
-            }) {
-                Ok(fill) => fill,
+            // The read is done outside the lock: a slow disk does not hold up a scrape.
+            let read = match lines.fill(&mut honest) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::InvalidData && honest.lied => {
                     lies = true;
                     break;
                 }
                 Err(e) => return Err(e),
             };
+            let mut guard = commit.map(Shared::lock);
+            let fill = lines.lines(|line| match line {
+                Line::Complete(l) => sink.line(ctx, path, l),
+                Line::TooLong(n) => sink.line_too_long(ctx, path, n),
+            });
+            debug_assert_eq!(fill.read, read);
             self.offset += fill.consumed;
             if fill.consumed > fill.silent {
                 sink.consumed(ctx.kind, fill.consumed - fill.silent);

@@ -42,6 +42,8 @@ pub struct LineBuf {
     /// [`MAX_LINE_BYTES`] + one read, and empty while skipping).
     start: usize,
     end: usize,
+    /// `buf[..scanned]` was looked at for line ends (`scanned == end` after [`LineBuf::lines`]).
+    scanned: usize,
     skip: Skip,
 }
 
@@ -71,6 +73,7 @@ impl LineBuf {
             buf: vec![0; cap].into_boxed_slice(),
             start: 0,
             end: 0,
+            scanned: 0,
             skip: Skip::No,
         }
     }
@@ -79,6 +82,7 @@ impl LineBuf {
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+        self.scanned = 0;
         self.skip = Skip::No;
     }
 
@@ -103,11 +107,20 @@ impl LineBuf {
     pub fn read_from<R: Read>(
         &mut self,
         r: &mut R,
-        mut on_line: impl FnMut(Line<'_>),
+        on_line: impl FnMut(Line<'_>),
     ) -> io::Result<Fill> {
+        self.fill(r)?;
+        Ok(self.lines(on_line))
+    }
+
+    /// Reads once from `r` into the buffer, without looking at the bytes (so a caller can
+    /// read outside a lock and hand the lines on under it, with [`LineBuf::lines`]).
+    /// Returns the bytes read; 0 means end of stream for now.
+    pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
         if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
+            self.scanned -= self.start;
             self.start = 0;
         }
         let n = loop {
@@ -117,8 +130,14 @@ impl LineBuf {
                 Err(e) => return Err(e),
             }
         };
-        let scan_from = self.end;
         self.end += n;
+        Ok(n)
+    }
+
+    /// Hands every line completed by the bytes read since the last call to `on_line`.
+    pub fn lines(&mut self, mut on_line: impl FnMut(Line<'_>)) -> Fill {
+        let scan_from = self.scanned;
+        let n = self.end - scan_from;
         let (mut consumed, mut silent) = (0u64, 0u64);
         for i in memchr_iter(b'\n', &self.buf[scan_from..self.end]) {
             let nl = scan_from + i;
@@ -161,11 +180,12 @@ impl LineBuf {
             }
             Skip::No => {}
         }
-        Ok(Fill {
+        self.scanned = self.end;
+        Fill {
             read: n,
             consumed,
             silent,
-        })
+        }
     }
 }
 
