@@ -2,7 +2,9 @@
 //!
 //! Only a line whose LF has arrived is handed on; the bytes after the last LF wait in the
 //! buffer for the next read. A line longer than [`MAX_LINE_BYTES`] is dropped as it streams
-//! past, so memory stays bounded whatever the input.
+//! past, so memory stays bounded whatever the input. The buffer starts small and grows (to
+//! its capacity at most) only when a read fills it, so a file of a few short lines costs a
+//! few KiB, not a full read chunk.
 
 use std::io::{self, Read};
 
@@ -14,6 +16,9 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// The read size: large enough that a catch-up read costs few system calls, and at least
 /// twice [`MAX_LINE_BYTES`] so a partial line never fills the buffer.
 pub const READ_CHUNK: usize = 256 * 1024;
+
+/// The buffer's first size.
+pub const FIRST_BYTES: usize = 16 * 1024;
 
 /// What a read produced, one line at a time.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,7 +42,10 @@ enum Skip {
 
 /// A reusable line buffer for one stream.
 pub struct LineBuf {
-    buf: Box<[u8]>,
+    /// Grows from [`FIRST_BYTES`] to `cap`; never shrinks.
+    buf: Vec<u8>,
+    /// The most `buf` grows to.
+    cap: usize,
     /// `buf[start..end]` is the incomplete line read so far (always shorter than
     /// [`MAX_LINE_BYTES`] + one read, and empty while skipping).
     start: usize,
@@ -70,7 +78,8 @@ impl LineBuf {
     pub fn with_capacity(cap: usize) -> LineBuf {
         let cap = cap.max(2 * MAX_LINE_BYTES);
         LineBuf {
-            buf: vec![0; cap].into_boxed_slice(),
+            buf: vec![0; FIRST_BYTES.min(cap)],
+            cap,
             start: 0,
             end: 0,
             scanned: 0,
@@ -122,7 +131,12 @@ impl LineBuf {
             self.end -= self.start;
             self.scanned -= self.start;
             self.start = 0;
+            if self.end == self.buf.len() {
+                // A partial line fills it: grow (it stays under MAX_LINE_BYTES + one read).
+                self.grow();
+            }
         }
+        let room = self.buf.len() - self.end;
         let n = loop {
             match r.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
@@ -131,7 +145,20 @@ impl LineBuf {
             }
         };
         self.end += n;
+        if n == room {
+            // More is likely waiting: read it in larger pieces.
+            self.grow();
+        }
         Ok(n)
+    }
+
+    /// Doubles the buffer, up to its capacity.
+    fn grow(&mut self) {
+        let len = (self.buf.len() * 2).min(self.cap);
+        if len > self.buf.len() {
+            self.buf.reserve_exact(len - self.buf.len());
+            self.buf.resize(len, 0);
+        }
     }
 
     /// Hands every line completed by the bytes read since the last call to `on_line`.
@@ -290,6 +317,20 @@ mod tests {
             assert_eq!(seen.consumed, data.len() as u64);
             assert_eq!(lb.buf.len(), READ_CHUNK);
         }
+    }
+
+    #[test]
+    fn the_buffer_grows_only_when_reads_fill_it() {
+        let mut lb = LineBuf::default();
+        let seen = run(&mut lb, b"one\ntwo\n", 1 << 20);
+        assert_eq!(seen.lines, lines(&["one", "two"]));
+        assert_eq!(lb.buf.len(), FIRST_BYTES);
+        // A catch-up read of a long file grows it to its capacity, no further.
+        let data: Vec<u8> = b"0123456789abcde\n".repeat(READ_CHUNK / 4);
+        let seen = run(&mut lb, &data, 1 << 20);
+        assert_eq!(seen.lines.len(), READ_CHUNK / 4);
+        assert_eq!(lb.buf.len(), READ_CHUNK);
+        assert_eq!(lb.buf.capacity(), READ_CHUNK);
     }
 
     #[test]

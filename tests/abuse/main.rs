@@ -10,6 +10,9 @@
 /// The bcrypt flood.
 mod bcrypt;
 
+/// 50 000 fresh log files under a 1024 descriptor limit.
+mod files;
+
 /// The integration tests' helpers: temporary log dirs, the binary as a child process, HTTP.
 #[path = "../it/util.rs"]
 mod util;
