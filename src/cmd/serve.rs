@@ -1,13 +1,15 @@
 //! The default command: follow the log directories and serve `/metrics`.
 //!
-//! Start-up order: metrics, listeners (so a port clash fails before anything else runs),
-//! the tail thread, the HTTP server. On SIGINT or SIGTERM the server stops accepting, open
-//! requests finish, then the tail thread stops.
+//! Start-up order: the open file limit raised, metrics, listeners (so a port clash fails
+//! before anything else runs), the tail thread, the HTTP server. On SIGINT or SIGTERM the
+//! server stops accepting, open requests finish, then the tail and spool threads are asked
+//! to stop; whatever they are doing, the process exits [`STOP_WITHIN`] after the signal (a
+//! thread that did not stop by then is left behind, with one line in the log).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,14 @@ use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
 use crate::tail::{DirSpec, Tailer};
 use crate::web_config::WebConfigSource;
+
+/// After SIGTERM, the tail and spool threads get until this long after the signal to stop
+/// (at least [`STOP_AT_LEAST`] each); then the process exits without them.
+pub const STOP_WITHIN: Duration = Duration::from_secs(4);
+
+/// The least time a thread is given to stop, even when the HTTP side used up
+/// [`STOP_WITHIN`] closing its connections.
+pub const STOP_AT_LEAST: Duration = Duration::from_millis(250);
 
 /// The directories to follow, from the flags.
 pub fn dir_specs(args: &ServeArgs) -> Vec<DirSpec> {
@@ -55,6 +65,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         },
     )
     .context("cannot register metrics")?;
+    crate::tail::open::raise_fd_limit();
     let registry = metrics.registry.clone();
     let spool_metrics = metrics.spool.clone();
     let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
@@ -64,7 +75,13 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     } else {
         StartAt::End
     };
-    let mut tailer = Tailer::new(dir_specs(args), start).with_grace(args.drain_grace);
+    let stop = Arc::new(AtomicBool::new(false));
+    let open_cap = crate::tail::open::open_file_cap();
+    tracing::debug!(files = open_cap, "at most this many log files open at once");
+    let mut tailer = Tailer::new(dir_specs(args), start)
+        .with_grace(args.drain_grace)
+        .with_open_cap(open_cap)
+        .with_stop(stop.clone());
     let saver = match &args.state_file {
         None => None,
         Some(path) => {
@@ -97,7 +114,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let mut listeners = Vec::new();
         for address in &args.listen_addresses {
             listeners.push(http::bind(address).await?);
@@ -122,6 +139,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             ready.clone(),
             args.poll_interval,
             saver.as_deref(),
+            stop,
         )?;
         let state = Arc::new(WebState {
             registry,
@@ -145,14 +163,49 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             ),
             _ => None,
         };
-        http::serve(listeners, state, shutdown_signal()).await;
+        let signalled = Arc::new(Mutex::new(None::<Instant>));
+        let signal = {
+            let signalled = signalled.clone();
+            async move {
+                shutdown_signal().await;
+                *signalled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            }
+        };
+        http::serve(listeners, state, signal).await;
+        let since = signalled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(Instant::now);
         tracing::info!("shutting down");
-        tail.stop();
+        let deadline = since + STOP_WITHIN;
+        tail.stop(deadline);
         if let Some(s) = spool {
-            s.stop();
+            s.stop(deadline);
         }
-        Ok(())
-    })
+        anyhow::Ok(())
+    });
+    // A request still waiting for the tail lock (or a save) must not hold up the exit.
+    runtime.shutdown_timeout(STOP_AT_LEAST);
+    result
+}
+
+/// Waits until `done` is closed (the thread ended) or `deadline` passes (at least
+/// [`STOP_AT_LEAST`] from now). `false`, with one line in the log, when it did not end.
+fn wait_for_end(done: &mpsc::Receiver<()>, deadline: Instant, what: &str) -> bool {
+    let limit = deadline
+        .saturating_duration_since(Instant::now())
+        .max(STOP_AT_LEAST);
+    match done.recv_timeout(limit) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+        Err(RecvTimeoutError::Timeout) => {
+            tracing::warn!(
+                thread = what,
+                waited = %humantime::format_duration(limit),
+                "thread did not stop in time: exiting without it"
+            );
+            false
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
@@ -185,35 +238,48 @@ pub struct TailThread {
     stop: Arc<AtomicBool>,
     wake: mpsc::SyncSender<()>,
     handle: thread::JoinHandle<()>,
+    /// Closed when the thread ends (its sender is dropped with the thread's state).
+    done: mpsc::Receiver<()>,
 }
 
 impl TailThread {
     /// Starts the thread. With a state file, the files are found and their start offsets
-    /// saved first, before anything is counted.
+    /// saved first, before anything is counted. `stop` (also given to the tailer, so a
+    /// pass ends early) stops it.
     pub fn start(
         mut tailer: Tailer,
         mut recorder: Recorder,
         ready: Arc<AtomicBool>,
         poll_interval: Duration,
         saver: Option<&Saver>,
+        stop: Arc<AtomicBool>,
     ) -> anyhow::Result<TailThread> {
         if let Some(saver) = saver {
             tailer.discover(&mut recorder, Instant::now());
             publish_dirs(&tailer, &recorder);
-            saver.save_now().with_context(|| {
-                format!(
-                    "cannot write the state file {}: check that its directory exists and this user may write there, or drop --tail.state-file",
+            if let Err(e) = saver.save_now() {
+                let advice = match e.kind() {
+                    std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::ReadOnlyFilesystem => {
+                        "; check that its directory exists and this user may write there, or drop --tail.state-file"
+                    }
+                    _ => "; fix the cause or drop --tail.state-file",
+                };
+                anyhow::bail!(
+                    "cannot write the state file {}: {e}{advice}",
                     saver.path().display()
-                )
-            })?;
+                );
+            }
         }
-        let stop = Arc::new(AtomicBool::new(false));
         let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let (done_tx, done) = mpsc::channel::<()>();
         let mut watcher = DirWatcher::new(wake.clone());
         let stop2 = stop.clone();
         let handle = thread::Builder::new()
             .name("tail".into())
             .spawn(move || {
+                let _done = done_tx;
                 while !stop2.load(Ordering::Relaxed) {
                     let pass = tailer.poll_once(&mut recorder, Instant::now());
                     publish_dirs(&tailer, &recorder);
@@ -229,14 +295,21 @@ impl TailThread {
                 }
             })
             .context("cannot start the tail thread")?;
-        Ok(TailThread { stop, wake, handle })
+        Ok(TailThread {
+            stop,
+            wake,
+            handle,
+            done,
+        })
     }
 
-    /// Stops the thread after its current pass.
-    pub fn stop(self) {
+    /// Stops the thread (its current pass ends at the next file), waiting for it until
+    /// `deadline` (at least [`STOP_AT_LEAST`]); a thread that did not stop by then (stuck in
+    /// a system call) is left behind, and said so in the log.
+    pub fn stop(self, deadline: Instant) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.wake.try_send(());
-        if self.handle.join().is_err() {
+        if wait_for_end(&self.done, deadline, "tail") && self.handle.join().is_err() {
             tracing::error!("the tail thread panicked");
         }
     }
@@ -258,6 +331,8 @@ fn publish_dirs(tailer: &Tailer, recorder: &Recorder) {
 pub struct SpoolThread {
     stop: mpsc::Sender<()>,
     handle: thread::JoinHandle<()>,
+    /// Closed when the thread ends.
+    done: mpsc::Receiver<()>,
 }
 
 impl SpoolThread {
@@ -269,7 +344,9 @@ impl SpoolThread {
         metrics: Arc<crate::metrics::spool::SpoolMetrics>,
     ) -> std::io::Result<SpoolThread> {
         let (stop, stopped) = mpsc::channel::<()>();
+        let (done_tx, done) = mpsc::channel::<()>();
         let handle = thread::Builder::new().name("spool".into()).spawn(move || {
+            let _done = done_tx;
             let mut scanner = crate::spool::TimedScanner::new(dir.clone(), timeout);
             let mut failing = false;
             loop {
@@ -299,12 +376,51 @@ impl SpoolThread {
                 }
             }
         })?;
-        Ok(SpoolThread { stop, handle })
+        Ok(SpoolThread { stop, handle, done })
     }
 
-    /// Stops the thread.
-    pub fn stop(self) {
+    /// Stops the thread, waiting for it until `deadline` (at least [`STOP_AT_LEAST`]).
+    pub fn stop(self, deadline: Instant) {
         let _ = self.stop.send(());
-        let _ = self.handle.join();
+        if wait_for_end(&self.done, deadline, "spool") {
+            let _ = self.handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_that_does_not_end_is_left_behind_at_the_deadline() {
+        let (tx, done) = mpsc::channel::<()>();
+        let (release, wait) = mpsc::channel::<()>();
+        let handle = thread::spawn(move || {
+            let _done = tx;
+            let _ = wait.recv();
+        });
+        let t0 = Instant::now();
+        assert!(!wait_for_end(
+            &done,
+            t0 + Duration::from_millis(300),
+            "test"
+        ));
+        let took = t0.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        // Past the deadline already: still the least time, not more.
+        let t1 = Instant::now();
+        assert!(!wait_for_end(&done, t0, "test"));
+        assert!(t1.elapsed() >= STOP_AT_LEAST && t1.elapsed() < Duration::from_secs(3));
+        release.send(()).unwrap();
+        assert!(wait_for_end(
+            &done,
+            Instant::now() + Duration::from_secs(5),
+            "test"
+        ));
+        handle.join().unwrap();
     }
 }

@@ -137,8 +137,10 @@ impl Scan<'_> {
     /// Calls `f` for every line of every file, with the file's kind and name.
     fn each_line(&self, mut f: impl FnMut(LogKind, &str, usize, &[u8])) -> anyhow::Result<()> {
         for (path, kind, name) in &self.files {
-            let data =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let mut data = Vec::new();
+            crate::tail::open::open_log(path)
+                .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut data))
+                .with_context(|| format!("cannot read {}", path.display()))?;
             for (n, line) in data.split(|&b| b == b'\n').enumerate() {
                 f(*kind, name, n, fields::trim_cr(line));
             }

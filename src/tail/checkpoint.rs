@@ -22,6 +22,13 @@
 //!
 //! The format is version `"1"`; the event times were added to it as an optional field, so a
 //! file written before has none and loads, and an older exporter ignores them.
+//!
+//! Paths are JSON strings. A path that is not Unicode (a Unix directory name with bytes that
+//! are not UTF-8) is stored as text with U+FFFD where those bytes are, for people, and
+//! exactly in an optional `path_raw` / `dir_raw` field beside it (Unix: `{"unix_hex":
+//! "2f74..."}`, the bytes in hex; Windows: `{"windows_utf16": [47, ...]}`), which is what is
+//! read back. Files without those fields (every Unicode path, and every older file) are
+//! unchanged.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -112,9 +119,82 @@ pub struct Checkpoint {
 /// The newest drained file of a kind in a directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct DrainedUpTo {
-    dir: PathBuf,
+    dir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dir_raw: Option<RawPath>,
     log: String,
     name: String,
+}
+
+/// The exact form of a path that is not Unicode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawPath {
+    /// A Unix path's bytes, in lower-case hex.
+    UnixHex(String),
+    /// A Windows path's UTF-16 code units.
+    WindowsUtf16(Vec<u16>),
+}
+
+/// A path as stored: its text, and its exact form when the text is not exact.
+fn store_path(p: &Path) -> (String, Option<RawPath>) {
+    match p.to_str() {
+        Some(text) => (text.to_string(), None),
+        None => (p.to_string_lossy().into_owned(), Some(raw_path(p))),
+    }
+}
+
+#[cfg(unix)]
+fn raw_path(p: &Path) -> RawPath {
+    use std::fmt::Write as _;
+    use std::os::unix::ffi::OsStrExt;
+    let mut hex = String::with_capacity(p.as_os_str().len() * 2);
+    for b in p.as_os_str().as_bytes() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    RawPath::UnixHex(hex)
+}
+
+#[cfg(windows)]
+fn raw_path(p: &Path) -> RawPath {
+    use std::os::windows::ffi::OsStrExt;
+    RawPath::WindowsUtf16(p.as_os_str().encode_wide().collect())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn raw_path(p: &Path) -> RawPath {
+    RawPath::UnixHex(String::new())
+}
+
+/// The path stored as `text` and `raw`. A raw form from another system is not usable here:
+/// the text stands in for it.
+fn load_path(text: String, raw: Option<RawPath>) -> Result<PathBuf, String> {
+    match raw {
+        None => Ok(PathBuf::from(text)),
+        #[cfg(unix)]
+        Some(RawPath::UnixHex(hex)) => {
+            use std::os::unix::ffi::OsStringExt;
+            let digits = hex.as_bytes();
+            if digits.len() % 2 != 0 {
+                return Err(format!("bad hex path {hex:?}"));
+            }
+            let mut bytes = Vec::with_capacity(digits.len() / 2);
+            for pair in digits.chunks(2) {
+                let pair = std::str::from_utf8(pair).unwrap_or("");
+                let b =
+                    u8::from_str_radix(pair, 16).map_err(|_| format!("bad hex path {hex:?}"))?;
+                bytes.push(b);
+            }
+            Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+        }
+        #[cfg(windows)]
+        Some(RawPath::WindowsUtf16(units)) => {
+            use std::os::windows::ffi::OsStringExt;
+            Ok(PathBuf::from(std::ffi::OsString::from_wide(&units)))
+        }
+        #[allow(unreachable_patterns)]
+        Some(_) => Ok(PathBuf::from(text)),
+    }
 }
 
 /// Checkpoints of every followed file.
@@ -191,7 +271,9 @@ struct LastEvent {
 
 #[derive(Serialize, Deserialize)]
 struct FileEntry {
-    path: PathBuf,
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path_raw: Option<RawPath>,
     #[serde(flatten)]
     checkpoint: Checkpoint,
 }
@@ -416,18 +498,26 @@ pub fn save(path: &Path, state: &State) -> io::Result<()> {
         files: state
             .files
             .iter()
-            .map(|(p, c)| FileEntry {
-                path: p.clone(),
-                checkpoint: c.clone(),
+            .map(|(p, c)| {
+                let (path, path_raw) = store_path(p);
+                FileEntry {
+                    path,
+                    path_raw,
+                    checkpoint: c.clone(),
+                }
             })
             .collect(),
         drained: state
             .drained
             .iter()
-            .map(|((dir, kind), name)| DrainedUpTo {
-                dir: dir.clone(),
-                log: kind.as_str().to_string(),
-                name: name.clone(),
+            .map(|((dir, kind), name)| {
+                let (dir, dir_raw) = store_path(dir);
+                DrainedUpTo {
+                    dir,
+                    dir_raw,
+                    log: kind.as_str().to_string(),
+                    name: name.clone(),
+                }
             })
             .collect(),
         last_events: state
@@ -439,7 +529,12 @@ pub fn save(path: &Path, state: &State) -> io::Result<()> {
             })
             .collect(),
     };
-    let mut text = serde_json::to_vec_pretty(&disk).map_err(io::Error::other)?;
+    let mut text = serde_json::to_vec_pretty(&disk).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("cannot encode the state: {e}"),
+        )
+    })?;
     text.push(b'\n');
     let tmp = tmp_path(path);
     {
@@ -478,10 +573,18 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
         last_events,
     } = disk;
     let mut state = State::default();
+    let damaged = |e: String| {
+        format!(
+            "state file {} is damaged ({e}): starting without it; it is rewritten at the next scrape",
+            path.display()
+        )
+    };
     for e in files {
-        state.files.insert(e.path, e.checkpoint);
+        let p = load_path(e.path, e.path_raw).map_err(damaged)?;
+        state.files.insert(p, e.checkpoint);
     }
     for d in drained {
+        let dir = load_path(d.dir, d.dir_raw).map_err(damaged)?;
         let Some(kind) = LogKind::from_label(&d.log) else {
             return Err(format!(
                 "state file {} names an unknown log {:?}: starting without it",
@@ -489,7 +592,7 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
                 d.log
             ));
         };
-        state.drained.insert((d.dir, kind), d.name);
+        state.drained.insert((dir, kind), d.name);
     }
     // A log this version does not know is left out: its time matters to no metric here.
     for e in last_events {
@@ -627,6 +730,54 @@ mod tests {
         s.take_last_events(&r.gather());
         assert_eq!(s.last_event[&LogKind::Smail], 1_795_999_999);
         assert_eq!(s.last_event[&LogKind::Pop3], 1_795_000_001);
+    }
+
+    /// A directory whose name is not UTF-8: stored exactly beside its text, read back.
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_unicode_are_kept_exactly() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let logs = PathBuf::from(std::ffi::OsStr::from_bytes(b"/srv/l\xffgs"));
+        let mut s = State::default();
+        s.files.insert(
+            logs.join("smtp-202612041400"),
+            Checkpoint {
+                id: FileId { dev: 1, ino: 2 },
+                fingerprint: Fingerprint { len: 3, crc32: 4 },
+                offset: 5,
+            },
+        );
+        s.drained
+            .insert((logs.clone(), LogKind::Smail), "smail-202612041300".into());
+        save(&p, &s).unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(
+            text.contains(
+                r#"      "path": "/srv/l�gs/smtp-202612041400",
+      "path_raw": {
+        "unix_hex": "2f7372762f6cff67732f736d74702d323032363132303431343030"
+      },
+      "id""#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"      "dir": "/srv/l�gs",
+      "dir_raw": {
+        "unix_hex": "2f7372762f6cff6773"
+      },
+      "log": "smail","#
+            ),
+            "{text}"
+        );
+        assert_eq!(load(&p).unwrap(), Some(s));
+        // A damaged raw form is a damaged file, not a wrong path.
+        fs::write(&p, text.replace("2f7372762f6cff6773", "2f7")).unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("damaged") && e.contains("2f7"), "{e}");
     }
 
     #[test]

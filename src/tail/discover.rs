@@ -45,10 +45,35 @@ pub struct Found {
     pub name: String,
 }
 
-/// Lists the log files of `kinds` in `dir`, sorted by kind then name. Sub-directories and
-/// names that are not UTF-8 are ignored.
+/// A log-named entry of a directory that is not a regular file (a FIFO, a socket, a
+/// device, also behind a symlink): never opened, so that it cannot block or flood a reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Odd {
+    /// Its file name.
+    pub name: String,
+    /// What it is, in words ("a FIFO").
+    pub what: &'static str,
+}
+
+/// What one listing found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The log files, sorted by kind then name.
+    pub found: Vec<Found>,
+    /// Entries named like logs that are not regular files, sorted by name.
+    pub odd: Vec<Odd>,
+}
+
+/// Lists the log files of `kinds` in `dir`, sorted by kind then name. Sub-directories,
+/// names that are not UTF-8, and entries that are not regular files are left out.
 pub fn scan(dir: &Path, kinds: KindSet) -> io::Result<Vec<Found>> {
-    let mut found = Vec::new();
+    scan_all(dir, kinds).map(|l| l.found)
+}
+
+/// Like [`scan`], and says which log-named entries were left out for not being regular
+/// files. A dangling symlink is left out silently (its target may still come).
+pub fn scan_all(dir: &Path, kinds: KindSet) -> io::Result<Listing> {
+    let mut listing = Listing::default();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
@@ -60,14 +85,31 @@ pub fn scan(dir: &Path, kinds: KindSet) -> io::Result<Vec<Found>> {
         if !kinds.contains(kind) {
             continue;
         }
-        // `file_type` does not follow links: a linked log file is still followed.
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        // `file_type` does not follow links (and costs no system call on most
+        // filesystems); a link is followed to what it points at.
+        let Ok(t) = entry.file_type() else {
+            continue;
+        };
+        if t.is_dir() {
             continue;
         }
-        found.push(Found { kind, name });
+        if !t.is_file() {
+            match fs::metadata(entry.path()) {
+                Ok(m) if m.is_file() => {}
+                Ok(m) if m.is_dir() => continue,
+                Ok(m) => {
+                    let what = super::open::odd_kind(&m).unwrap_or("not a regular file");
+                    listing.odd.push(Odd { name, what });
+                    continue;
+                }
+                Err(_) => continue,
+            }
+        }
+        listing.found.push(Found { kind, name });
     }
-    found.sort_unstable();
-    Ok(found)
+    listing.found.sort_unstable();
+    listing.odd.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(listing)
 }
 
 #[cfg(test)]
@@ -110,5 +152,37 @@ mod tests {
             }]
         );
         assert!(scan(&dir.path().join("missing"), KindSet::XMAIL).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn entries_that_are_not_regular_files_are_left_out_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("smtp-202612041359"), b"").unwrap();
+        let fifo =
+            std::ffi::CString::new(d.join("smtp-202612041400").as_os_str().as_encoded_bytes())
+                .unwrap();
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", d.join("smtp-202612041401")).unwrap();
+        std::os::unix::fs::symlink("smtp-202612041359", d.join("smail-202612041359")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("pop3-202612041359")).unwrap();
+        let got = scan_all(d, KindSet::XMAIL).unwrap();
+        let names: Vec<_> = got.found.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["smtp-202612041359", "smail-202612041359"]);
+        assert_eq!(
+            got.odd,
+            vec![
+                Odd {
+                    name: "smtp-202612041400".into(),
+                    what: "a FIFO"
+                },
+                Odd {
+                    name: "smtp-202612041401".into(),
+                    what: "a character device"
+                },
+            ]
+        );
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Only a line whose LF has arrived is handed on; the bytes after the last LF wait in the
 //! buffer for the next read. A line longer than [`MAX_LINE_BYTES`] is dropped as it streams
-//! past, so memory stays bounded whatever the input.
+//! past, so memory stays bounded whatever the input. The buffer starts small and grows (to
+//! its capacity at most) only when a read fills it, so a file of a few short lines costs a
+//! few KiB, not a full read chunk.
 
 use std::io::{self, Read};
 
@@ -14,6 +16,9 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// The read size: large enough that a catch-up read costs few system calls, and at least
 /// twice [`MAX_LINE_BYTES`] so a partial line never fills the buffer.
 pub const READ_CHUNK: usize = 256 * 1024;
+
+/// The buffer's first size.
+pub const FIRST_BYTES: usize = 16 * 1024;
 
 /// What a read produced, one line at a time.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,11 +42,16 @@ enum Skip {
 
 /// A reusable line buffer for one stream.
 pub struct LineBuf {
-    buf: Box<[u8]>,
+    /// Grows from [`FIRST_BYTES`] to `cap`; never shrinks.
+    buf: Vec<u8>,
+    /// The most `buf` grows to.
+    cap: usize,
     /// `buf[start..end]` is the incomplete line read so far (always shorter than
     /// [`MAX_LINE_BYTES`] + one read, and empty while skipping).
     start: usize,
     end: usize,
+    /// `buf[..scanned]` was looked at for line ends (`scanned == end` after [`LineBuf::lines`]).
+    scanned: usize,
     skip: Skip,
 }
 
@@ -68,9 +78,11 @@ impl LineBuf {
     pub fn with_capacity(cap: usize) -> LineBuf {
         let cap = cap.max(2 * MAX_LINE_BYTES);
         LineBuf {
-            buf: vec![0; cap].into_boxed_slice(),
+            buf: vec![0; FIRST_BYTES.min(cap)],
+            cap,
             start: 0,
             end: 0,
+            scanned: 0,
             skip: Skip::No,
         }
     }
@@ -79,6 +91,7 @@ impl LineBuf {
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+        self.scanned = 0;
         self.skip = Skip::No;
     }
 
@@ -103,13 +116,27 @@ impl LineBuf {
     pub fn read_from<R: Read>(
         &mut self,
         r: &mut R,
-        mut on_line: impl FnMut(Line<'_>),
+        on_line: impl FnMut(Line<'_>),
     ) -> io::Result<Fill> {
+        self.fill(r)?;
+        Ok(self.lines(on_line))
+    }
+
+    /// Reads once from `r` into the buffer, without looking at the bytes (so a caller can
+    /// read outside a lock and hand the lines on under it, with [`LineBuf::lines`]).
+    /// Returns the bytes read; 0 means end of stream for now.
+    pub fn fill<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
         if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
+            self.scanned -= self.start;
             self.start = 0;
+            if self.end == self.buf.len() {
+                // A partial line fills it: grow (it stays under MAX_LINE_BYTES + one read).
+                self.grow();
+            }
         }
+        let room = self.buf.len() - self.end;
         let n = loop {
             match r.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
@@ -117,8 +144,27 @@ impl LineBuf {
                 Err(e) => return Err(e),
             }
         };
-        let scan_from = self.end;
         self.end += n;
+        if n == room {
+            // More is likely waiting: read it in larger pieces.
+            self.grow();
+        }
+        Ok(n)
+    }
+
+    /// Doubles the buffer, up to its capacity.
+    fn grow(&mut self) {
+        let len = (self.buf.len() * 2).min(self.cap);
+        if len > self.buf.len() {
+            self.buf.reserve_exact(len - self.buf.len());
+            self.buf.resize(len, 0);
+        }
+    }
+
+    /// Hands every line completed by the bytes read since the last call to `on_line`.
+    pub fn lines(&mut self, mut on_line: impl FnMut(Line<'_>)) -> Fill {
+        let scan_from = self.scanned;
+        let n = self.end - scan_from;
         let (mut consumed, mut silent) = (0u64, 0u64);
         for i in memchr_iter(b'\n', &self.buf[scan_from..self.end]) {
             let nl = scan_from + i;
@@ -161,11 +207,12 @@ impl LineBuf {
             }
             Skip::No => {}
         }
-        Ok(Fill {
+        self.scanned = self.end;
+        Fill {
             read: n,
             consumed,
             silent,
-        })
+        }
     }
 }
 
@@ -270,6 +317,20 @@ mod tests {
             assert_eq!(seen.consumed, data.len() as u64);
             assert_eq!(lb.buf.len(), READ_CHUNK);
         }
+    }
+
+    #[test]
+    fn the_buffer_grows_only_when_reads_fill_it() {
+        let mut lb = LineBuf::default();
+        let seen = run(&mut lb, b"one\ntwo\n", 1 << 20);
+        assert_eq!(seen.lines, lines(&["one", "two"]));
+        assert_eq!(lb.buf.len(), FIRST_BYTES);
+        // A catch-up read of a long file grows it to its capacity, no further.
+        let data: Vec<u8> = b"0123456789abcde\n".repeat(READ_CHUNK / 4);
+        let seen = run(&mut lb, &data, 1 << 20);
+        assert_eq!(seen.lines.len(), READ_CHUNK / 4);
+        assert_eq!(lb.buf.len(), READ_CHUNK);
+        assert_eq!(lb.buf.capacity(), READ_CHUNK);
     }
 
     #[test]

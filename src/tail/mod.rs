@@ -15,27 +15,45 @@
 //! errors are failures to read something that exists: permission denied, an I/O error, a
 //! path that is not a directory.
 //!
+//! At most [`MAX_OPEN_FILES`] files are open at once (fewer when the process may open few
+//! descriptors, see [`open::open_file_cap`]), whatever the directories hold, so the HTTP
+//! side always has descriptors for its connections. Beyond that, the files least recently
+//! read are closed; a closed file is looked at by name (one `stat`) at each pass and opened
+//! again, checked against its identity, when it changed. A file whose name was deleted or
+//! replaced while it still had unread bytes is read to its end through the handle kept for
+//! it; those handles count within the cap.
+//!
+//! What is not a log file is left alone: entries named like logs that are not regular files
+//! (a FIFO, a socket, a device, also behind a symlink) are never opened and are warned about
+//! once per name; a file whose size lies about its content is warned about once and no
+//! longer read. Repeated warnings about one file are limited to one per
+//! [`file::WARNING_INTERVAL`].
+//!
 //! - [`discover`]: which log files a directory holds;
 //! - [`file`]: one followed file, its offset and partial line;
 //! - [`lines`]: where a line ends, with a bounded buffer;
+//! - [`open`]: how a log file is opened (regular files only), and the descriptor limit;
 //! - [`watch`]: filesystem notifications that wake the loop.
 
 pub mod checkpoint;
 pub mod discover;
 pub mod file;
 pub mod lines;
+pub mod open;
 pub mod readahead;
 pub mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::parse::{LogKind, ParseCtx};
 use checkpoint::{Shared, State};
 use discover::{Found, KindSet};
-use file::{Change, FileId, FileState, FollowedFile, StartAt};
+use file::{Change, FileId, FileState, FollowedFile, Outcome, StartAt};
 
 /// How long an older file stays open after a newer file of its kind appears. XMail computes
 /// the file name and the time stamp separately, so a line can land in the previous file
@@ -45,6 +63,9 @@ pub const DRAIN_GRACE: Duration = Duration::from_secs(60);
 /// Even when the directory's modification time says nothing changed, list it this often
 /// (some filesystems keep that time in whole seconds, or not at all).
 pub const FULL_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// At most this many log files are open at once (see the module documentation).
+pub const MAX_OPEN_FILES: usize = 256;
 
 /// At most this many bytes are read from one file in one pass, so a long catch-up does not
 /// starve other files or delay a scrape.
@@ -122,6 +143,16 @@ pub struct Tailer {
     commit: Option<Shared>,
     /// The previous run's checkpoints, consulted at the first listing of each directory.
     previous: Option<State>,
+    /// At most this many files open at once, orphans included.
+    cap: usize,
+    /// Files whose name is gone (deleted or replaced) read to their end through their handle.
+    orphans: Vec<FollowedFile>,
+    /// Counts reads that gave data: a file's `active` is the count at its last one.
+    tick: u64,
+    /// Log-named entries that are not regular files, already warned about: (dir, name).
+    odd_warned: BTreeSet<(usize, String)>,
+    /// Set to stop a pass early (at shutdown).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Tailer {
@@ -151,7 +182,30 @@ impl Tailer {
             grace: DRAIN_GRACE,
             commit: None,
             previous: None,
+            cap: MAX_OPEN_FILES,
+            orphans: Vec::new(),
+            tick: 0,
+            odd_warned: BTreeSet::new(),
+            stop: None,
         }
+    }
+
+    /// Keeps at most `cap` files open at once (at least 1; [`MAX_OPEN_FILES`] by default).
+    pub fn with_open_cap(mut self, cap: usize) -> Tailer {
+        self.cap = cap.max(1);
+        self
+    }
+
+    /// Ends a pass early, between two files, once `stop` is set.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Tailer {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     /// Keeps checkpoints in `shared`, and resumes from `previous` (the last run's state):
@@ -203,9 +257,10 @@ impl Tailer {
             .map(|d| (d.spec.path.as_path(), d.health == DirHealth::Readable))
     }
 
-    /// The followed files that are still open (not drained).
+    /// How many log files are open now (followed ones and those read to their end after
+    /// their name went away). Never more than the cap.
     pub fn open_files(&self) -> usize {
-        self.files.values().filter(|f| f.is_open()).count()
+        self.files.values().filter(|f| f.is_open()).count() + self.orphans.len()
     }
 
     /// The files known, drained ones included, with their state.
@@ -223,56 +278,71 @@ impl Tailer {
     /// draining.
     pub fn discover(&mut self, sink: &mut impl Sink, now: Instant) {
         for i in 0..self.dirs.len() {
+            if self.stopping() {
+                return;
+            }
             self.look_at_dir(i, sink, now);
         }
     }
 
-    /// Reads every file that is not drained.
+    /// Reads every file that is not drained. Files that are open are read first; files
+    /// that must be opened are opened while there is room under the cap, and the others
+    /// after closing the files least recently read, a batch at a time.
     pub fn read(&mut self, sink: &mut impl Sink, now: Instant) -> Pass {
         let mut pass = Pass::default();
-        let mut gone = Vec::new();
         let mut lag = [0u64; LogKind::COUNT];
-        let commit = self.commit.as_ref();
+        self.read_orphans(sink, &mut pass, &mut lag);
+        let slots = self.cap.saturating_sub(self.orphans.len());
+        let mut open = self.files.values().filter(|f| f.is_open()).count();
+        let mut done = Vec::new();
+        let mut waiting = Vec::new();
+        let stop = self.stop.clone();
+        let stopping = || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
         for (key, f) in self.files.iter_mut() {
-            if f.state == FileState::Drained {
+            if f.state.is_done() {
                 continue;
             }
-            match step_file(f, sink, now, self.grace, commit) {
-                Ok(Step::Read(n)) => {
-                    pass.bytes_read += n;
-                    pass.more |= n >= READ_BUDGET;
-                    if f.state == FileState::Drained
-                        && let Some(c) = commit
-                    {
-                        c.lock()
-                            .drained(&self.dirs[key.0].spec.path, key.1, &key.2, &f.path);
-                    }
-                }
-                Ok(Step::Gone) => gone.push(key.clone()),
-                Ok(Step::Replaced) => {
-                    gone.push(key.clone());
-                    // The directory listing picks up the new file at the next look.
-                    self.dirs[key.0].listed = None;
-                    pass.more = true;
-                }
-                Err(e) => {
-                    sink.read_error(f.kind(), &f.path, &e);
-                    if !f.error_logged {
-                        tracing::warn!(path = %f.path.display(), error = %e, "cannot read log file: will retry");
-                        f.error_logged = true;
-                    }
-                    f.close();
-                }
+            if stopping() {
+                break;
+            }
+            let was_open = f.is_open();
+            let result = step_file(f, sink, now, self.grace, self.commit.as_ref(), open < slots);
+            if matches!(result, Ok(Step::Wait)) {
+                waiting.push(key.clone());
+                continue;
+            }
+            open = open + usize::from(f.is_open()) - usize::from(was_open);
+            self.tick += 1;
+            if let Some(d) = settle(f, result, sink, now, self.tick, &mut pass) {
+                done.push((key.clone(), d));
             }
             lag[f.kind().index()] += f.lag();
         }
-        for key in gone {
-            if let Some(f) = self.files.remove(&key) {
-                if let Some(c) = commit {
-                    c.lock().files.remove(&f.path);
-                }
-                tracing::debug!(path = %f.path.display(), "log file is gone: no longer followed");
+        // Batches of files to open: close the least recently read ones to make room.
+        for batch in waiting.chunks(slots.max(1)) {
+            if slots == 0 || stopping() {
+                break;
             }
+            let free = slots.saturating_sub(open);
+            if free < batch.len() {
+                open -= close_least_recent(&mut self.files, batch.len() - free);
+            }
+            for key in batch {
+                let Some(f) = self.files.get_mut(key) else {
+                    continue;
+                };
+                let was_open = f.is_open();
+                let result = step_file(f, sink, now, self.grace, self.commit.as_ref(), true);
+                open = open + usize::from(f.is_open()) - usize::from(was_open);
+                self.tick += 1;
+                if let Some(d) = settle(f, result, sink, now, self.tick, &mut pass) {
+                    done.push((key.clone(), d));
+                }
+                lag[f.kind().index()] += f.lag();
+            }
+        }
+        for (key, d) in done {
+            self.finish(key, d, &mut pass);
         }
         for kind in LogKind::ALL {
             if self.dirs.iter().any(|d| d.spec.kinds.contains(kind)) {
@@ -280,6 +350,72 @@ impl Tailer {
             }
         }
         pass
+    }
+
+    /// Reads the files whose name went away, through their handles, and closes those that
+    /// reached their end.
+    fn read_orphans(&mut self, sink: &mut impl Sink, pass: &mut Pass, lag: &mut [u64]) {
+        self.orphans.retain_mut(|f| {
+            // Their lines are in no checkpoint (the name may hold another file now).
+            match f.read_new(sink, READ_BUDGET, None) {
+                Ok(Outcome::Read(n)) if n > 0 => {
+                    pass.bytes_read += n;
+                    pass.more |= n >= READ_BUDGET;
+                    lag[f.kind().index()] += f.unread();
+                    true
+                }
+                Ok(_) => {
+                    tracing::debug!(path = %f.path.display(), "removed log file read to its end: closed");
+                    false
+                }
+                Err(e) => {
+                    tracing::debug!(path = %f.path.display(), error = %e, "cannot read a removed log file: closed");
+                    false
+                }
+            }
+        });
+    }
+
+    /// Acts on what [`settle`] decided for a file, now that the file map is free.
+    fn finish(&mut self, key: FileKey, done: Done, pass: &mut Pass) {
+        let commit = self.commit.as_ref();
+        match done {
+            Done::Drained => {
+                if let Some(c) = commit
+                    && let Some(f) = self.files.get(&key)
+                {
+                    c.lock()
+                        .drained(&self.dirs[key.0].spec.path, key.1, &key.2, &f.path);
+                }
+            }
+            Done::Ignored => {
+                if let Some(c) = commit
+                    && let Some(f) = self.files.get(&key)
+                {
+                    c.lock().files.remove(&f.path);
+                }
+            }
+            Done::Gone | Done::Replaced => {
+                if done == Done::Replaced {
+                    // The directory listing picks up the new file at the next look.
+                    self.dirs[key.0].listed = None;
+                    pass.more = true;
+                }
+                let Some(f) = self.files.remove(&key) else {
+                    return;
+                };
+                if let Some(c) = commit {
+                    c.lock().files.remove(&f.path);
+                }
+                if f.is_open() && f.unread() > 0 {
+                    tracing::debug!(path = %f.path.display(), "log file is gone: reading the rest of it");
+                    self.orphans.push(f);
+                    pass.more = true;
+                } else {
+                    tracing::debug!(path = %f.path.display(), "log file is gone: no longer followed");
+                }
+            }
+        }
     }
 
     /// Lists directory `i` if it may have changed, and brings the followed files in line.
@@ -301,15 +437,33 @@ impl Tailer {
         if dir.listed == Some(stamp) && !due && dir.health == DirHealth::Readable {
             return;
         }
-        let found = match discover::scan(&dir.spec.path, dir.spec.kinds) {
-            Ok(found) => found,
+        let listing = match discover::scan_all(&dir.spec.path, dir.spec.kinds) {
+            Ok(listing) => listing,
             // Removed between the two calls.
             Err(e) if does_not_exist(&e) => return dir_missing(dir),
             Err(e) => return dir_failed(dir, sink, &e),
         };
+        let found = listing.found;
         if dir.health != DirHealth::Readable {
             tracing::info!(dir = %dir.spec.path.display(), files = found.len(), "reading log directory");
         }
+        for odd in &listing.odd {
+            if !self.odd_warned.contains(&(i, odd.name.clone())) {
+                tracing::warn!(
+                    path = %dir.spec.path.join(&odd.name).display(),
+                    kind = odd.what,
+                    "named like a log file but not a regular file: not read; remove it or make it a regular file"
+                );
+                self.odd_warned.insert((i, odd.name.clone()));
+            }
+        }
+        self.odd_warned.retain(|(d, name)| {
+            *d != i
+                || listing
+                    .odd
+                    .binary_search_by(|o| o.name.as_str().cmp(name))
+                    .is_ok()
+        });
         // Only files there at start-up use the start position (or the previous run's
         // checkpoints): a directory that could not be read at start-up holds files that
         // are new since then.
@@ -340,14 +494,25 @@ impl Tailer {
         // their open handle read to the end) by the next read.
         self.files.retain(|k, f| {
             k.0 != i
-                || f.state != FileState::Drained
+                || !f.state.is_done()
                 || found
                     .binary_search_by(|x| (x.kind, x.name.as_str()).cmp(&(k.1, k.2.as_str())))
                     .is_ok()
         });
+        // The newest file of each kind, leaving out files that are not logs.
         let mut newest: [Option<&str>; LogKind::COUNT] = [None; LogKind::COUNT];
-        for f in &found {
-            newest[f.kind.index()] = Some(f.name.as_str());
+        for f in found.iter().rev() {
+            if newest[f.kind.index()].is_some() {
+                continue;
+            }
+            let key = (i, f.kind, f.name.clone());
+            if self
+                .files
+                .get(&key)
+                .is_none_or(|x| x.state != FileState::Ignored)
+            {
+                newest[f.kind.index()] = Some(f.name.as_str());
+            }
         }
         for f in &found {
             let key = (i, f.kind, f.name.clone());
@@ -418,7 +583,7 @@ impl Tailer {
     fn forget_replaced_drained(&mut self, i: usize) {
         self.files.retain(|k, f| {
             k.0 != i
-                || f.state != FileState::Drained
+                || !f.state.is_done()
                 || std::fs::metadata(&f.path).is_ok_and(|m| FileId::of(&m) == f.id)
         });
     }
@@ -443,7 +608,7 @@ impl Tailer {
         };
         if let Some(cp) = prev.files.get(path) {
             let same = cp.id == FileId::of(meta)
-                && std::fs::File::open(path)
+                && open::open_log(path)
                     .and_then(|mut file| cp.fingerprint.matches(&mut file))
                     .unwrap_or(false);
             if !same {
@@ -535,24 +700,47 @@ fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {
 
 enum Step {
     Read(u64),
+    /// Closed, with something to read, and no room to open it now.
+    Wait,
+    Gone,
+    Replaced,
+    /// Not a log (the reason).
+    Odd(&'static str),
+}
+
+/// What is left to do about a file once the pass is over its files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Done {
+    Drained,
+    Ignored,
     Gone,
     Replaced,
 }
 
-/// Reads one file and moves it along its states.
+/// Reads one file and moves it along its states. A closed file is opened only when its
+/// name shows a change, and only when `may_open`.
 fn step_file(
     f: &mut FollowedFile,
     sink: &mut impl Sink,
     now: Instant,
     grace: Duration,
     commit: Option<&Shared>,
+    may_open: bool,
 ) -> io::Result<Step> {
     let change = f.check_path()?;
     // Whatever happened to the name, what the open handle still holds is read first.
-    let n = if f.is_open() || change == Change::Same {
+    let read = if f.is_open() || (change == Change::Same && f.wants_reading()) {
+        if !f.is_open() && !may_open {
+            return Ok(Step::Wait);
+        }
         f.read_new(sink, READ_BUDGET, commit)?
     } else {
-        0
+        Outcome::Read(0)
+    };
+    let n = match read {
+        Outcome::Read(n) => n,
+        Outcome::Replaced => return Ok(Step::Replaced),
+        Outcome::Odd(why) => return Ok(Step::Odd(why)),
     };
     match change {
         Change::Same => {}
@@ -568,6 +756,64 @@ fn step_file(
         tracing::debug!(path = %f.path.display(), "log file drained: closed");
     }
     Ok(Step::Read(n))
+}
+
+/// Counts and logs the result of [`step_file`] for `f`; what needs the file map is returned.
+fn settle(
+    f: &mut FollowedFile,
+    result: io::Result<Step>,
+    sink: &mut impl Sink,
+    now: Instant,
+    tick: u64,
+    pass: &mut Pass,
+) -> Option<Done> {
+    match result {
+        Ok(Step::Read(n)) => {
+            pass.bytes_read += n;
+            pass.more |= n >= READ_BUDGET;
+            if n > 0 {
+                f.active = tick;
+            }
+            (f.state == FileState::Drained).then_some(Done::Drained)
+        }
+        Ok(Step::Wait) => None,
+        Ok(Step::Gone) => Some(Done::Gone),
+        Ok(Step::Replaced) => Some(Done::Replaced),
+        Ok(Step::Odd(why)) => {
+            f.close();
+            f.state = FileState::Ignored;
+            tracing::warn!(
+                path = %f.path.display(),
+                reason = why,
+                "not read as a log any more: its size does not match what it holds; replace it with a regular log file"
+            );
+            Some(Done::Ignored)
+        }
+        Err(e) => {
+            sink.read_error(f.kind(), &f.path, &e);
+            if !f.error_logged {
+                if f.may_warn(now) {
+                    tracing::warn!(path = %f.path.display(), error = %e, "cannot read log file: will retry");
+                }
+                f.error_logged = true;
+            }
+            f.close();
+            None
+        }
+    }
+}
+
+/// Closes the `n` open files read least recently; returns how many were closed.
+fn close_least_recent(files: &mut BTreeMap<FileKey, FollowedFile>, n: usize) -> usize {
+    let mut open: Vec<&mut FollowedFile> = files.values_mut().filter(|f| f.is_open()).collect();
+    let n = n.min(open.len());
+    if n < open.len() {
+        open.select_nth_unstable_by_key(n, |f| f.active);
+    }
+    for f in &mut open[..n] {
+        f.close();
+    }
+    n
 }
 
 #[cfg(test)]

@@ -570,3 +570,161 @@ mod checkpoints {
         f.write_all(s.as_bytes()).unwrap();
     }
 }
+
+/// Polls until a pass reads nothing more, at most 10 times.
+fn poll_all(fx: &mut Fixture) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let pass = fx.tailer.poll_once(&mut fx.rec, fx.now);
+        got.extend(fx.rec.take_lines());
+        if pass.bytes_read == 0 && !pass.more {
+            break;
+        }
+    }
+    got
+}
+
+#[test]
+fn at_most_the_cap_is_open_and_closed_files_are_read_when_they_change() {
+    let names: Vec<String> = (0..7).map(|m| format!("smtp-2026120414{m:02}")).collect();
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        for n in &names {
+            fs::write(d.join(n), format!("{n} 1\n")).unwrap();
+        }
+    });
+    fx.tailer.cap = 3;
+    let mut got = fx.poll();
+    assert!(fx.tailer.open_files() <= 3, "{}", fx.tailer.open_files());
+    got.sort();
+    let want: Vec<_> = names.iter().map(|n| l(n, &format!("{n} 1"))).collect();
+    assert_eq!(got, want);
+    // Nothing changed: nothing is read, and closed files are not opened again.
+    assert_eq!(fx.poll(), vec![]);
+    // A late line to each file (most are closed): each is opened in turn, read once.
+    for n in &names {
+        fx.append(n, &format!("{n} 2\n"));
+    }
+    let mut got = poll_all(&mut fx);
+    assert!(fx.tailer.open_files() <= 3);
+    got.sort();
+    let want: Vec<_> = names.iter().map(|n| l(n, &format!("{n} 2"))).collect();
+    assert_eq!(got, want);
+    // The files just written stay open over the idle ones: a write to the newest file
+    // and to the oldest, then only the oldest again: no file is read twice.
+    fx.append(&names[0], "again\n");
+    assert_eq!(poll_all(&mut fx), vec![l(&names[0], "again")]);
+    assert!(
+        fx.tailer
+            .files()
+            .filter(|f| f.is_open())
+            .any(|f| name(&f.path) == names[0])
+    );
+    assert_eq!(fx.rec.truncated, Vec::<String>::new());
+    assert_eq!(fx.rec.read_errors, [0; LogKind::COUNT]);
+}
+
+#[test]
+fn a_closed_file_is_checked_before_it_is_read_on() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        fs::write(d.join("smtp-202612041400"), "a 1\n").unwrap();
+        fs::write(d.join("smtp-202612041401"), "b 1\n").unwrap();
+        fs::write(d.join("smtp-202612041402"), "c 1\n").unwrap();
+    });
+    fx.tailer.cap = 1;
+    assert_eq!(poll_all(&mut fx).len(), 3);
+    let closed = |fx: &Fixture, n: &str| {
+        fx.tailer
+            .files()
+            .any(|f| name(&f.path) == n && !f.is_open())
+    };
+    assert!(closed(&fx, "smtp-202612041400"));
+    assert!(closed(&fx, "smtp-202612041401"));
+    // Replaced by another file (another inode: the old one still exists elsewhere) while
+    // closed: a new file, read from its start, counted as a rotation.
+    fs::rename(fx.dir.join("smtp-202612041400"), fx.dir.join("old")).unwrap();
+    fs::write(fx.dir.join("smtp-202612041400"), "new a 1\nnew a 2\n").unwrap();
+    // Rewritten in place while closed (same inode, other first bytes, longer): read
+    // again from the start, as a truncation.
+    fs::write(fx.dir.join("smtp-202612041401"), "other b 1\nother b 2\n").unwrap();
+    let mut got = poll_all(&mut fx);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            l("smtp-202612041400", "new a 1"),
+            l("smtp-202612041400", "new a 2"),
+            l("smtp-202612041401", "other b 1"),
+            l("smtp-202612041401", "other b 2"),
+        ]
+    );
+    assert_eq!(fx.rec.truncated, vec!["smtp-202612041401".to_string()]);
+    assert!(
+        fx.rec
+            .opened
+            .contains(&("smtp-202612041400".to_string(), true))
+    );
+    assert!(fx.tailer.open_files() <= 1);
+}
+
+#[test]
+fn a_deleted_file_with_unread_bytes_is_read_to_its_end() {
+    let mut fx = Fixture::new(StartAt::Beginning, |_| {});
+    fx.poll();
+    // More than one pass's budget: one over-long line, then a short one.
+    let big = super::READ_BUDGET as usize + (4 << 20);
+    let mut data = Vec::with_capacity(big + 16);
+    data.extend_from_slice(b"first\n");
+    data.resize(big, b'x');
+    data.extend_from_slice(b"\nlast\n");
+    fs::write(fx.dir.join("smtp-202612041400"), &data).unwrap();
+    let pass = fx.tailer.poll_once(&mut fx.rec, fx.now);
+    assert!(pass.more);
+    assert_eq!(fx.rec.take_lines(), vec![l("smtp-202612041400", "first")]);
+    fs::remove_file(fx.dir.join("smtp-202612041400")).unwrap();
+    let got = poll_all(&mut fx);
+    assert_eq!(got, vec![l("smtp-202612041400", "last")]);
+    assert_eq!(fx.rec.too_long.len(), 1);
+    assert_eq!(fx.tailer.files().count(), 0);
+    assert_eq!(fx.tailer.open_files(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_whose_size_lies_is_flagged_and_not_read() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        std::os::unix::fs::symlink("/proc/self/status", d.join("smtp-202612041400")).unwrap();
+        fs::write(d.join("smail-202612041400"), "real\n").unwrap();
+    });
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.extend(fx.poll());
+    }
+    assert_eq!(got, vec![l("smail-202612041400", "real")]);
+    assert_eq!(fx.state("smtp-202612041400"), Some(FileState::Ignored));
+    assert_eq!(fx.rec.truncated, Vec::<String>::new());
+    assert_eq!(fx.tailer.open_files(), 1);
+    fx.append("smail-202612041400", "more\n");
+    assert_eq!(fx.poll(), vec![l("smail-202612041400", "more")]);
+}
+
+#[test]
+fn a_file_shorter_at_every_read_is_flagged() {
+    let mut fx = Fixture::new(StartAt::Beginning, |d| {
+        fs::write(d.join("smtp-202612041400"), "aaaa\nbbbb\n").unwrap();
+    });
+    assert_eq!(fx.poll().len(), 2);
+    // Once, then growing again: a truncation, read again from the start.
+    fs::write(fx.dir.join("smtp-202612041400"), "cccc\n").unwrap();
+    assert_eq!(fx.poll(), vec![l("smtp-202612041400", "cccc")]);
+    fx.append("smtp-202612041400", "dddd\n");
+    assert_eq!(fx.poll(), vec![l("smtp-202612041400", "dddd")]);
+    // Shorter at every read from now on.
+    for content in ["eee\n", "f\n", "", ""] {
+        fs::write(fx.dir.join("smtp-202612041400"), content).unwrap();
+        fx.poll();
+    }
+    assert_eq!(fx.state("smtp-202612041400"), Some(FileState::Ignored));
+    // The first truncation, then the two before it was flagged.
+    assert_eq!(fx.rec.truncated.len(), 3, "{:?}", fx.rec.truncated);
+    assert_eq!(fx.tailer.open_files(), 0);
+}

@@ -13,6 +13,9 @@ mod bcrypt;
 /// Connection hogs: idle, never reading, unauthenticated keep-alive, one address.
 mod http;
 
+/// 50 000 fresh log files under a 1024 descriptor limit.
+mod files;
+
 /// The integration tests' helpers: temporary log dirs, the binary as a child process, HTTP.
 #[path = "../it/util.rs"]
 mod util;

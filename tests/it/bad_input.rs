@@ -1,6 +1,8 @@
 //! Bad input against the real binary: binary garbage and NUL bytes, a 100 MiB line without a
 //! line end, a log directory that vanishes and comes back, files that cannot be read, a
-//! symlinked log directory, and 100 000 distinct label values. Every count is exact.
+//! symlinked log directory, 100 000 distinct label values, log-named entries that are not
+//! log files (a FIFO, a link to `/dev/zero`, a link to a `/proc` file), and a log directory
+//! whose name is not UTF-8 with a state file. Every count is exact.
 //! Unix only (permissions, symlinks; `/proc` for memory and the user id on Linux).
 
 #![cfg(unix)]
@@ -939,4 +941,233 @@ fn label_cardinality_is_capped() {
         s.samples.len(),
         began.elapsed()
     );
+}
+
+/// How many lines of the exporter's log contain `needle`.
+fn log_count(ex: &Exporter, needle: &str) -> usize {
+    ex.log().lines().filter(|l| l.contains(needle)).count()
+}
+
+/// How many warnings the exporter logged about `dir` or a file in it.
+fn warnings_about(ex: &Exporter, dir: &Path) -> usize {
+    let dir = dir.to_str().unwrap();
+    ex.log()
+        .lines()
+        .filter(|l| l.contains("level=warn") && l.contains(dir))
+        .count()
+}
+
+/// The exporter's CPU time so far (user + system), from `/proc/<pid>/stat`.
+#[cfg(target_os = "linux")]
+fn cpu_time(pid: u32) -> Duration {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf with a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// Sends SIGTERM and requires the exporter to be gone within `limit`; returns how long it
+/// took.
+fn terminate_within(ex: &mut Exporter, limit: Duration) -> Duration {
+    let t0 = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &ex.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    loop {
+        if let Some(st) = ex.exited() {
+            assert!(st.success(), "exit status {st}; log:\n{}", ex.log());
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "the exporter did not exit within {limit:?} of SIGTERM; its log:\n{}",
+            ex.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+const NOT_REGULAR: &str = "named like a log file but not a regular file";
+
+/// A FIFO named like the current SMTP log, there at start-up and no writer ever: it is not
+/// opened (opening it would wait for a writer), warned about once, and the other logs count
+/// as usual; SIGTERM ends the process at once.
+#[test]
+fn a_fifo_named_like_a_log_is_left_alone() {
+    let logs = TempLogs::new();
+    mkfifo(&logs.xmail.join("smtp-202612041400"));
+    let mut ex = start(&logs);
+    let smail = logs.xmail.join("smail-202612041400");
+    append(&smail, &smail_line("S1", "2026-12-04 14:00:01"));
+    append(&smail, &smail_line("S2", "2026-12-04 14:00:02"));
+    ex.wait_for("the SMAIL lines", |s| lines(s, "smail", "parsed") == 2);
+    // A later period's FIFO too, and more lines: many passes later, one warning per FIFO.
+    mkfifo(&logs.xmail.join("smtp-202612041401"));
+    ex.wait_log("smtp-202612041401");
+    for n in 3..=5 {
+        append(&smail, &smail_line(&format!("S{n}"), "2026-12-04 14:01:00"));
+        ex.wait_for("another SMAIL line", |s| lines(s, "smail", "parsed") == n);
+    }
+    let s = settle(
+        &ex,
+        "all SMAIL lines",
+        &[("smail", file_len(&smail))],
+        |s| lines(s, "smail", "parsed") == 5,
+    );
+    assert_eq!(per_log(&s, READ_ERRORS, "smtp"), 0);
+    assert_eq!(
+        lines(&s, "smtp", "parsed") + lines(&s, "smtp", "malformed"),
+        0
+    );
+    assert_eq!(log_count(&ex, NOT_REGULAR), 2, "{}", ex.log());
+    assert_eq!(warnings_about(&ex, &logs.xmail), 2, "{}", ex.log());
+    assert!(ex.log().contains("a FIFO"), "{}", ex.log());
+    assert_alive(&mut ex);
+    let took = terminate_within(&mut ex, Duration::from_secs(5));
+    eprintln!("fifo: SIGTERM to exit in {took:?}");
+}
+
+/// A log name linked to `/dev/zero` (endless, size 0): not opened, one warning, the CPU
+/// stays idle and the log quiet.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_link_to_dev_zero_is_left_alone() {
+    let logs = TempLogs::new();
+    std::os::unix::fs::symlink("/dev/zero", logs.xmail.join("smtp-202612041400")).unwrap();
+    let mut ex = start(&logs);
+    let smtp = logs.xmail.join("smtp-202612041359");
+    append(&smtp, &good_smtp(1));
+    ex.wait_for("the SMTP line", |s| lines(s, "smtp", "parsed") == 1);
+    let (cpu0, log0, t0) = (cpu_time(ex.pid()), ex.log().lines().count(), Instant::now());
+    // Measured over 2 s of 100 ms polls (20 passes): a spinning reader uses all of it.
+    while t0.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cpu = cpu_time(ex.pid()) - cpu0;
+    let logged = ex.log().lines().count() - log0;
+    let wall = t0.elapsed();
+    eprintln!("/dev/zero link: {cpu:?} CPU and {logged} log lines in {wall:?}");
+    assert!(cpu < wall / 10, "{cpu:?} of CPU in {wall:?}");
+    assert!(logged <= 5, "{logged} log lines in {wall:?}:\n{}", ex.log());
+    append(&smtp, &good_smtp(2));
+    let s = settle(&ex, "both lines", &[("smtp", file_len(&smtp))], |s| {
+        lines(s, "smtp", "parsed") == 2
+    });
+    assert_eq!(lines(&s, "smtp", "malformed"), 0);
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_truncations_total", "smtp"),
+        0
+    );
+    assert_eq!(log_count(&ex, NOT_REGULAR), 1, "{}", ex.log());
+    assert!(ex.log().contains("a character device"), "{}", ex.log());
+    assert_eq!(log_count(&ex, "truncated"), 0, "{}", ex.log());
+    assert_alive(&mut ex);
+    terminate_within(&mut ex, Duration::from_secs(5));
+}
+
+/// A log name linked to `/proc/self/status`: a regular file by its type, but its size (0)
+/// lies about what it gives. Flagged once, none of its lines counted, no truncation loop.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_whose_size_lies_is_flagged_once() {
+    let logs = TempLogs::new();
+    std::os::unix::fs::symlink("/proc/self/status", logs.xmail.join("smtp-202612041400")).unwrap();
+    let mut ex = start(&logs);
+    ex.wait_log("its size does not match what it holds");
+    let smtp = logs.xmail.join("smtp-202612041359");
+    for n in 1..=3 {
+        append(&smtp, &good_smtp(n));
+        ex.wait_for("an SMTP line", |s| {
+            lines(s, "smtp", "parsed") == u64::from(n)
+        });
+    }
+    let s = settle(&ex, "the SMTP lines", &[("smtp", file_len(&smtp))], |s| {
+        lines(s, "smtp", "parsed") == 3
+    });
+    assert_eq!(
+        lines(&s, "smtp", "malformed"),
+        0,
+        "lines of the /proc file counted"
+    );
+    assert_eq!(
+        per_log(&s, "xmail_exporter_log_truncations_total", "smtp"),
+        0
+    );
+    assert_eq!(
+        log_count(&ex, "its size does not match what it holds"),
+        1,
+        "{}",
+        ex.log()
+    );
+    assert_eq!(warnings_about(&ex, &logs.xmail), 1, "{}", ex.log());
+    assert_alive(&mut ex);
+    terminate_within(&mut ex, Duration::from_secs(5));
+}
+
+/// `--xmail.log-dir` names a directory whose name is not UTF-8, with a state file: it
+/// starts, counts, writes the state, and a restart resumes at the saved offsets.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_log_directory_whose_name_is_not_utf8_with_a_state_file() {
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(OsStr::from_bytes(b"l\xffgs"));
+    fs::create_dir(&dir).unwrap();
+    let state = tmp.path().join("state.json");
+    let args: Vec<OsString> = vec![
+        "--xmail.log-dir".into(),
+        dir.clone().into_os_string(),
+        "--webmail.log-dir".into(),
+        "".into(),
+        "--tail.poll-interval".into(),
+        "100ms".into(),
+        "--tail.state-file".into(),
+        state.clone().into_os_string(),
+    ];
+    let smtp = dir.join("smtp-202612041400");
+    let mut ex = Exporter::start_with(&[], &args);
+    ex.wait_status("/-/ready", 200);
+    for n in 1..=3 {
+        append(&smtp, &good_smtp(n));
+    }
+    settle(&ex, "the first lines", &[("smtp", file_len(&smtp))], |s| {
+        lines(s, "smtp", "parsed") == 3
+    });
+    let text = fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"unix_hex\""), "{text}");
+    assert!(text.contains("\"offset\": "), "{text}");
+    terminate_within(&mut ex, Duration::from_secs(5));
+    drop(ex);
+
+    // Written while it was down: only these count after the restart.
+    append(&smtp, &good_smtp(4));
+    append(&smtp, &good_smtp(5));
+    let mut ex = Exporter::start_with(&[], &args);
+    ex.wait_log("resuming from the state file");
+    let s = settle(
+        &ex,
+        "the lines written while down",
+        &[("smtp", 2 * good_smtp(4).len() as u64)],
+        |s| lines(s, "smtp", "parsed") == 2,
+    );
+    assert_eq!(s.sum(EVENTS), 2.0);
+    assert_eq!(per_log(&s, "xmail_exporter_log_rotations_total", "smtp"), 0);
+    assert_eq!(log_count(&ex, "changed while the exporter was down"), 0);
+    assert_alive(&mut ex);
+    terminate_within(&mut ex, Duration::from_secs(5));
 }

@@ -134,7 +134,7 @@ impl Exporter {
     /// Like [`Exporter::start`], but runs the binary through `wrapper` (a command that
     /// `exec`s its arguments, such as `setpriv --reuid=...`), so the child's pid is the
     /// exporter's own. An empty `wrapper` runs the binary directly.
-    pub fn start_with(wrapper: &[&str], args: &[&str]) -> Exporter {
+    pub fn start_with(wrapper: &[&str], args: &[impl AsRef<std::ffi::OsStr>]) -> Exporter {
         let mut cmd = match wrapper.split_first() {
             None => Command::new(exporter_bin()),
             Some((program, rest)) => {
