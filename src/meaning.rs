@@ -1,7 +1,7 @@
 //! What a log event means for the mail: the one place where a parsed line becomes
 //! "received", "delivered", "bounced" or "refused".
 //!
-//! The metrics ([`crate::metrics::Recorder`]), `report` ([`crate::cmd::summary`]) and `trace`
+//! The metrics ([`crate::metrics::Recorder`]), `report` ([`crate::summary`]) and `trace`
 //! read every event through [`Meaning`], so the four numbers an administrator looks at (the
 //! dashboards' headline stats, `report`'s totals, `trace`'s verdict) agree by construction.
 //! The stage of each SMTP status lives beside the status table

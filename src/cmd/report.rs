@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::cmd::summary::{Summary, render_text};
 use crate::config::Settings;
 use crate::metrics::{Metrics, MetricsOptions, Recorder, encode_text};
 use crate::parse::LogKind;
+use crate::summary::{Summary, render_text};
 use crate::tail::Sink;
 use crate::tail::file::read_whole;
 

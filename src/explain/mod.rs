@@ -1,5 +1,6 @@
 //! One plain sentence per log line, in English or Korean, in the spirit of the worked
-//! examples administrators learn the logs from: what happened to whom, and why.
+//! examples administrators learn the logs from: what happened to whom, and why. The words of
+//! `report`'s tables are in [`words`].
 
 use std::fmt::Write;
 
@@ -7,6 +8,8 @@ use crate::parse::smail::{DeliveryType, SmailEvent};
 use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
+
+pub mod words;
 
 /// The language of the sentences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
