@@ -13,6 +13,8 @@
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
 //! - [`summary`]: the accumulator behind `report` (totals, tables, top lists), its JSON
 //!   contract and its text tables;
+//! - [`trace`]: the story of the messages a query names, line by line with sentences and
+//!   what is missing;
 //! - [`cmd`]: one function per subcommand (`serve`, `report`, `trace`);
 //! - [`explain`]: every word a person reads: one plain sentence per log line and the
 //!   summary's headings, in English or Korean;
@@ -33,6 +35,7 @@ pub mod parse;
 pub mod spool;
 pub mod summary;
 pub mod tail;
+pub mod trace;
 pub mod web_config;
 
 /// The crate version.

@@ -234,6 +234,14 @@ pub fn not_received(lang: Lang) -> &'static str {
     }
 }
 
+/// The title of a traced "message" made of lines without a message ID.
+pub fn no_message_id(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "(no message ID: refused before or without a transaction)",
+        Lang::Ko => "(메시지 ID 없음: 트랜잭션 전에 거부됨)",
+    }
+}
+
 /// A short title for a status, for tables of refusals (`report --format text`): what was
 /// refused and why, without the addresses a sentence of [`smtp`] names.
 pub fn status_title(code: StatusCode, lang: Lang) -> &'static str {
