@@ -100,31 +100,13 @@ pub fn id_key(prefix: u8, id: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// A per-recipient decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recipient {
-    /// `RCPT=OK`.
-    Accepted,
-    /// `RCPT=E…`.
-    Refused,
-}
-
-impl Recipient {
-    /// Both results, in label order.
-    pub const ALL: [Recipient; 2] = [Recipient::Accepted, Recipient::Refused];
-
-    /// The value of the `result` label of `xmail_smtp_recipients_total`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Recipient::Accepted => "accepted",
-            Recipient::Refused => "refused",
-        }
-    }
-
-    /// Index into arrays ordered like [`Recipient::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
+crate::label_enum! {
+    /// A per-recipient decision.
+    pub enum Recipient: "result" {
+        /// `RCPT=OK`.
+        Accepted => "accepted",
+        /// `RCPT=E…`.
+        Refused => "refused",
     }
 }
 

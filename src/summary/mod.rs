@@ -87,16 +87,16 @@ pub struct Summary {
     read_errors: u64,
     received: u64,
     received_bytes: u64,
-    by_source: [u64; Source::ALL.len()],
+    by_source: [u64; Source::COUNT],
     recipients_accepted: u64,
     recipients_refused: u64,
-    smail_types: [u64; DeliveryType::ALL.len()],
-    delivered_by_origin: [u64; Origin::ALL.len()],
+    smail_types: [u64; DeliveryType::COUNT],
+    delivered_by_origin: [u64; Origin::COUNT],
     refused: u64,
-    refused_by_stage: [u64; Stage::ALL.len()],
+    refused_by_stage: [u64; Stage::COUNT],
     refusals: BTreeMap<String, (Option<StatusCode>, Stage, u64)>,
     dnsbl: HashMap<String, u64>,
-    auth: [u64; AuthMechanism::ALL.len()],
+    auth: [u64; AuthMechanism::COUNT],
     bounced: u64,
     postmaster_notices: u64,
     meaning: Meaning,
@@ -109,7 +109,7 @@ pub struct Summary {
     pending_rcpts: HashMap<String, u64>,
     largest: Vec<Received>,
     webmail: Vec<u64>,
-    pop3: [u64; LoginResult::ALL.len()],
+    pop3: [u64; LoginResult::COUNT],
 }
 
 fn text(b: &[u8]) -> String {
@@ -158,16 +158,16 @@ impl Summary {
             read_errors: 0,
             received: 0,
             received_bytes: 0,
-            by_source: [0; Source::ALL.len()],
+            by_source: [0; Source::COUNT],
             recipients_accepted: 0,
             recipients_refused: 0,
-            smail_types: [0; DeliveryType::ALL.len()],
-            delivered_by_origin: [0; Origin::ALL.len()],
+            smail_types: [0; DeliveryType::COUNT],
+            delivered_by_origin: [0; Origin::COUNT],
             refused: 0,
-            refused_by_stage: [0; Stage::ALL.len()],
+            refused_by_stage: [0; Stage::COUNT],
             refusals: BTreeMap::new(),
             dnsbl: HashMap::new(),
-            auth: [0; AuthMechanism::ALL.len()],
+            auth: [0; AuthMechanism::COUNT],
             bounced: 0,
             postmaster_notices: 0,
             meaning: Meaning::new(),
@@ -179,7 +179,7 @@ impl Summary {
             pending_rcpts: HashMap::new(),
             largest: Vec::new(),
             webmail: vec![0; categories],
-            pop3: [0; LoginResult::ALL.len()],
+            pop3: [0; LoginResult::COUNT],
         }
     }
 
@@ -246,7 +246,7 @@ impl Summary {
             }
             Status::Known(StatusCode::AuthFailed) => {
                 let m = ev.status.auth_mechanism.unwrap_or(AuthMechanism::Other);
-                self.auth[m as usize] += 1;
+                self.auth[m.index()] += 1;
             }
             // The transaction ended without a message.
             Status::Known(
