@@ -29,6 +29,7 @@ use jiff::tz::TimeZone;
 use prometheus::local::LocalIntCounter;
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use crate::config::Settings;
 use crate::meaning::Meaning;
 use crate::parse::pop3::parse_pop3;
 use crate::parse::smtp::parse_smtp;
@@ -262,6 +263,23 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The recorder `serve` and `report --format prometheus` use: every metric registered
+    /// in a new registry (with the `process_*` collector and the spool gauges when
+    /// `process`), the settings' webmail classifier, time zone, domains and join limits.
+    pub fn from_settings(settings: &Settings, process: bool) -> prometheus::Result<Recorder> {
+        let metrics = Metrics::new(
+            &settings.classifier,
+            &MetricsOptions {
+                process,
+                domains: settings.domains.clone(),
+            },
+        )?;
+        Ok(
+            Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+                .with_join_limits(settings.join_limits),
+        )
+    }
+
     /// A recorder over `metrics`, reading XMail times in `tz`.
     pub fn new(metrics: Metrics, classifier: Arc<Classifier>, tz: TimeZone) -> Recorder {
         Recorder {
@@ -508,16 +526,12 @@ mod tests {
     }
 
     fn recorder() -> Recorder {
-        let classifier = Arc::new(Classifier::default());
-        let metrics = Metrics::new(
-            &classifier,
-            &MetricsOptions {
-                process: false,
-                domains: vec!["example.co.kr".into()],
-            },
-        )
-        .unwrap();
-        Recorder::new(metrics, classifier, TimeZone::get("Asia/Seoul").unwrap())
+        let settings = Settings {
+            tz: TimeZone::get("Asia/Seoul").unwrap(),
+            domains: vec!["example.co.kr".into()],
+            ..Settings::load(None).unwrap()
+        };
+        Recorder::from_settings(&settings, false).unwrap()
     }
 
     fn feed(r: &mut Recorder, kind: LogKind, lines: &[&[u8]]) {

@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
-use crate::explain::{self, Lang};
+use crate::explain::{self, Lang, printable};
 use crate::meaning::{Meaning, Notice, Recipient, is_delivery};
 use crate::parse::pop3::{LoginResult, parse_pop3};
 use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
@@ -112,31 +112,20 @@ pub struct Summary {
     pop3: [u64; LoginResult::COUNT],
 }
 
-fn text(b: &[u8]) -> String {
-    // Control characters (a raw TAB in a HELO, an ESC) would break the table or the terminal.
-    String::from_utf8_lossy(b)
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 fn address(b: &[u8]) -> String {
     if b.is_empty() {
         "<>".to_string()
     } else {
-        text(b).to_lowercase()
+        printable(b).to_lowercase()
     }
 }
 
 fn domain_of(b: &[u8]) -> String {
-    let d = match b.iter().rposition(|&c| c == b'@') {
-        Some(i) => &b[i + 1..],
-        None => b,
-    };
+    let d = crate::parse::fields::domain_of(b).unwrap_or(b);
     if d.is_empty() {
         "-".to_string()
     } else {
-        text(d).to_lowercase()
+        printable(d).to_lowercase()
     }
 }
 
@@ -198,7 +187,7 @@ impl Summary {
         let ev = parse_smtp(line)?;
         self.seen(ev.time);
         let meaning = self.meaning.smtp(&ev);
-        let id = text(ev.message_id);
+        let id = printable(ev.message_id);
         match meaning.recipient {
             Some(Recipient::Accepted) => {
                 self.recipients_accepted += 1;
@@ -232,7 +221,7 @@ impl Summary {
         if let Some(stage) = meaning.refused {
             let (key, code) = match ev.status.status {
                 Status::Known(code) => (code.as_str().to_string(), Some(code)),
-                Status::Unknown(raw) => (text(raw), None),
+                Status::Unknown(raw) => (printable(raw), None),
             };
             self.refused += 1;
             self.refused_by_stage[stage.index()] += 1;
@@ -241,7 +230,7 @@ impl Summary {
         }
         match ev.status.status {
             Status::Known(StatusCode::SenderIpDnsbl) => {
-                let list = ev.status.dnsbl_list.map(text).unwrap_or_default();
+                let list = ev.status.dnsbl_list.map(printable).unwrap_or_default();
                 *self.dnsbl.entry(list).or_default() += 1;
             }
             Status::Known(StatusCode::AuthFailed) => {

@@ -24,8 +24,8 @@ use anyhow::Context;
 use jiff::SignedDuration;
 use serde::Serialize;
 
-use crate::explain::{self, Lang};
-use crate::meaning::handles_recipient;
+use crate::explain::{self, Lang, lossy};
+use crate::meaning::{SAME_ID_WINDOW_SECS, handles_recipient};
 use crate::parse::smail::DeliveryType;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
@@ -207,12 +207,8 @@ struct Bounce {
     time: LocalTime,
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn lower(b: &[u8]) -> String {
-    text(b).to_ascii_lowercase()
+    lossy(b).to_ascii_lowercase()
 }
 
 /// The messages `query` names in `files` (from [`log_files`]), lines in `range` only, the
@@ -297,7 +293,7 @@ impl Sink for FindIds<'_> {
                     && self.range.contains(ev.time)
                     && (self.query.is_address(ev.sender) || self.query.is_address(ev.recipient))
                 {
-                    self.ids.insert(text(ev.message_id));
+                    self.ids.insert(lossy(ev.message_id));
                 }
             }
             LogKind::Smail => {
@@ -314,7 +310,7 @@ impl Sink for FindIds<'_> {
                         Query::Id(_) => false,
                     };
                     if hit {
-                        self.ids.insert(text(ev.message_id));
+                        self.ids.insert(lossy(ev.message_id));
                     }
                 }
             }
@@ -367,22 +363,22 @@ impl Sink for Collect<'_> {
                 }
                 let event = match ev.status.status {
                     Status::Known(c) => c.as_str().to_string(),
-                    Status::Unknown(u) => text(u),
+                    Status::Unknown(u) => lossy(u),
                 };
                 let entry = Entry {
                     time: ev.time.to_string(),
                     log: "smtp",
                     file: file_name(path),
                     event,
-                    sender: text(ev.sender),
-                    recipient: text(ev.recipient),
-                    detail: text(ev.peer_ip),
+                    sender: lossy(ev.sender),
+                    recipient: lossy(ev.recipient),
+                    detail: lossy(ev.peer_ip),
                     size: (ev.status.status == Status::Known(StatusCode::RecvOk))
                         .then_some(ev.size),
                     text: explain::smtp(&ev, self.lang),
                     order: (ev.time, 0, seq),
                 };
-                message_for(&mut self.messages, text(ev.message_id), ev.time)
+                message_for(&mut self.messages, lossy(ev.message_id), ev.time)
                     .lines
                     .push(entry);
             }
@@ -393,7 +389,7 @@ impl Sink for Collect<'_> {
                 if !self.range.contains(ev.time) {
                     return;
                 }
-                let id = text(ev.message_id);
+                let id = lossy(ev.message_id);
                 let postmaster =
                     ev.sender.is_empty() || lower(ev.sender).starts_with("postmaster@");
                 if id.starts_with('X') && postmaster {
@@ -410,10 +406,10 @@ impl Sink for Collect<'_> {
                     time: ev.time.to_string(),
                     log: "smail",
                     file: file_name(path),
-                    event: text(ev.delivery_raw),
-                    sender: text(ev.sender),
-                    recipient: text(ev.recipient),
-                    detail: text(ev.param),
+                    event: lossy(ev.delivery_raw),
+                    sender: lossy(ev.sender),
+                    recipient: lossy(ev.recipient),
+                    detail: lossy(ev.param),
                     size: None,
                     text: explain::smail(&ev, self.lang),
                     order: (ev.time, 1, seq),
@@ -433,9 +429,8 @@ impl Sink for Collect<'_> {
     fn lag(&mut self, _: LogKind, _: u64) {}
 }
 
-/// XMail's message ID counter can start again (a deleted `message.id`): lines of one ID
-/// more than this far apart belong to different messages.
-const SAME_MESSAGE_WINDOW: SignedDuration = SignedDuration::from_hours(3 * 24);
+/// Lines of one ID further apart than this belong to different messages.
+const SAME_MESSAGE_WINDOW: SignedDuration = SignedDuration::from_secs(SAME_ID_WINDOW_SECS);
 
 /// The distance between two wall-clock times, ignoring zones; impossible dates are far.
 fn distance(a: LocalTime, b: LocalTime) -> SignedDuration {
