@@ -222,7 +222,8 @@ fn pop3_record() -> impl Strategy<Value = Pop3Record> {
         (host_or_empty(), host_or_empty(), ip(), local_time()),
         (client_text(), client_text()),
         prop_oneof![
-            (0u64..100_000, 0u64..=9_999_999_999_999_999_999).prop_map(|(m, b)| Pop3End::Login(m, b)),
+            (0u64..100_000, 0u64..=9_999_999_999_999_999_999)
+                .prop_map(|(m, b)| Pop3End::Login(m, b)),
             Just(Pop3End::Failed),
             Just(Pop3End::Legacy),
         ],
