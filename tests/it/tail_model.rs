@@ -205,7 +205,7 @@ fn run(ops: &[Op]) {
                 let name = world.writers[k].files.last().unwrap().clone();
                 let line = world.next_line(k);
                 let cut = line.len() / 2;
-                world.append(&name, line[..cut].as_bytes());
+                world.append(&name, &line.as_bytes()[..cut]);
                 world.writers[k].piece = Some((name, line));
             }
             Op::Rotate(k) => {
