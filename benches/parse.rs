@@ -17,13 +17,13 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::tz::TimeZone;
 
-use xmail_exporter::metrics::{Metrics, MetricsOptions, Recorder};
+use xmail_exporter::config::Settings;
+use xmail_exporter::metrics::Recorder;
 use xmail_exporter::parse::LogKind;
 use xmail_exporter::parse::smail::parse_smail;
 use xmail_exporter::parse::smtp::parse_smtp;
@@ -137,17 +137,11 @@ fn parsers(c: &mut Criterion) {
 
 /// A recorder as `report` builds it (no process metrics, no domains).
 fn recorder() -> Recorder {
-    let classifier = Arc::new(Classifier::default());
-    let metrics = Metrics::new(
-        &classifier,
-        &MetricsOptions {
-            process: false,
-            domains: Vec::new(),
-        },
-    )
-    .expect("metrics register");
-    let tz = TimeZone::get("Asia/Seoul").unwrap_or(TimeZone::UTC);
-    Recorder::new(metrics, classifier, tz)
+    let settings = Settings {
+        tz: TimeZone::get("Asia/Seoul").unwrap_or(TimeZone::UTC),
+        ..Settings::load(None).expect("default settings")
+    };
+    Recorder::from_settings(&settings, false).expect("metrics register")
 }
 
 /// One input stream: a log file's content repeated to about 1 MiB.

@@ -11,8 +11,13 @@
 //!   that parses lines and updates them;
 //! - [`http`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`;
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
+//! - [`summary`]: the accumulator behind `report` (totals, tables, top lists), its JSON
+//!   contract and its text tables;
+//! - [`trace`]: the story of the messages a query names, line by line with sentences and
+//!   what is missing;
 //! - [`cmd`]: one function per subcommand (`serve`, `report`, `trace`);
-//! - [`explain`]: one plain sentence per log line, in English or Korean;
+//! - [`explain`]: every word a person reads: one plain sentence per log line and the
+//!   summary's headings, in English or Korean;
 //! - [`spool`]: counts XMail's spool queues (what the logs cannot show: retries, frozen);
 //! - [`logging`]: logfmt or JSON logs on stderr.
 
@@ -28,7 +33,9 @@ pub mod meaning;
 pub mod metrics;
 pub mod parse;
 pub mod spool;
+pub mod summary;
 pub mod tail;
+pub mod trace;
 pub mod web_config;
 
 /// The crate version.

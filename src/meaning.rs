@@ -1,7 +1,7 @@
 //! What a log event means for the mail: the one place where a parsed line becomes
 //! "received", "delivered", "bounced" or "refused".
 //!
-//! The metrics ([`crate::metrics::Recorder`]), `report` ([`crate::cmd::summary`]) and `trace`
+//! The metrics ([`crate::metrics::Recorder`]), `report` ([`crate::summary`]) and `trace`
 //! read every event through [`Meaning`], so the four numbers an administrator looks at (the
 //! dashboards' headline stats, `report`'s totals, `trace`'s verdict) agree by construction.
 //! The stage of each SMTP status lives beside the status table
@@ -36,9 +36,10 @@ use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 use crate::parse::smtp::SmtpEvent;
 use crate::parse::status::{Stage, Status, StatusCode};
 
-/// Lines of one `X` ID further apart than this are different notifications (XMail's message
-/// counter can start again when `message.id` is deleted).
-pub const SAME_NOTICE_WINDOW_SECS: i64 = 3 * 86_400;
+/// Lines of one message ID further apart than this are different messages: XMail's message
+/// counter can start again when `message.id` is deleted. Bounces are counted once per `X`
+/// message within it, and `trace` splits a reused ID by it.
+pub const SAME_ID_WINDOW_SECS: i64 = 3 * 86_400;
 /// At most this many `X` IDs are remembered (16 bytes each, plus the map's overhead).
 pub const MAX_NOTICE_IDS: usize = 100_000;
 /// How many recent legacy `DATA=EFILTER` lines are remembered to pair with `RCPT=EFILTER`.
@@ -100,31 +101,13 @@ pub fn id_key(prefix: u8, id: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// A per-recipient decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recipient {
-    /// `RCPT=OK`.
-    Accepted,
-    /// `RCPT=E…`.
-    Refused,
-}
-
-impl Recipient {
-    /// Both results, in label order.
-    pub const ALL: [Recipient; 2] = [Recipient::Accepted, Recipient::Refused];
-
-    /// The value of the `result` label of `xmail_smtp_recipients_total`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Recipient::Accepted => "accepted",
-            Recipient::Refused => "refused",
-        }
-    }
-
-    /// Index into arrays ordered like [`Recipient::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
+crate::label_enum! {
+    /// A per-recipient decision.
+    pub enum Recipient: "result" {
+        /// `RCPT=OK`.
+        Accepted => "accepted",
+        /// `RCPT=E…`.
+        Refused => "refused",
     }
 }
 
@@ -173,7 +156,7 @@ impl SeenIds {
             return !self.last.contains_key(&id);
         };
         while let Some(&(old_id, old_t)) = self.order.front() {
-            if old_t >= t - SAME_NOTICE_WINDOW_SECS && self.order.len() < MAX_NOTICE_IDS {
+            if old_t >= t - SAME_ID_WINDOW_SECS && self.order.len() < MAX_NOTICE_IDS {
                 break;
             }
             self.order.pop_front();
@@ -183,7 +166,7 @@ impl SeenIds {
         }
         let new = match self.last.get(&id) {
             None => true,
-            Some(&seen) => (t - seen).abs() > SAME_NOTICE_WINDOW_SECS,
+            Some(&seen) => (t - seen).abs() > SAME_ID_WINDOW_SECS,
         };
         self.last.insert(id, t);
         self.order.push_back((id, t));

@@ -20,12 +20,24 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The queues counted, in label order.
-pub const QUEUES: [&str; 5] = ["queued", "retry", "frozen", "local", "temp"];
+crate::label_enum! {
+    /// The queues counted.
+    pub enum Queue: "queue" {
+        /// `spool/*/*/mess`: waiting for its first delivery attempt.
+        Queued => "queued",
+        /// `spool/*/*/rsnd`: waiting for a retry.
+        Retry => "retry",
+        /// `spool/*/*/froz`: frozen, waiting for the administrator.
+        Frozen => "frozen",
+        /// `spool/local`: dropped in by local programs, not yet taken in.
+        Local => "local",
+        /// `spool/temp`: being received.
+        Temp => "temp",
+    }
+}
 
-/// The queues whose messages are aged (`queued` and `retry`, the first two of [`QUEUES`]):
-/// the ones XMail is still trying to deliver.
-pub const AGED_QUEUES: [&str; 2] = ["queued", "retry"];
+/// The queues whose messages are aged: the ones XMail is still trying to deliver.
+pub const AGED_QUEUES: [Queue; 2] = [Queue::Queued, Queue::Retry];
 
 /// The ages [`SpoolScan::older_than`] counts messages past, with their label values.
 pub const AGES: [(&str, Duration); 4] = [
@@ -35,9 +47,9 @@ pub const AGES: [(&str, Duration); 4] = [
     ("12h", Duration::from_secs(12 * 3600)),
 ];
 
-/// Messages per queue, indexed like [`QUEUES`].
+/// Messages per queue, indexed like [`Queue::ALL`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SpoolCounts(pub [u64; 5]);
+pub struct SpoolCounts(pub [u64; Queue::COUNT]);
 
 /// What one scan found: the counts, and how old the waiting messages are.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -46,9 +58,9 @@ pub struct SpoolScan {
     pub counts: SpoolCounts,
     /// Per [`AGED_QUEUES`] entry, the age in seconds of its oldest message at the scan (0
     /// when the queue is empty; a message time in the future counts as age 0).
-    pub oldest_age: [f64; 2],
+    pub oldest_age: [f64; AGED_QUEUES.len()],
     /// Per [`AGED_QUEUES`] entry and [`AGES`] entry, the messages older than that age.
-    pub older_than: [[u64; 4]; 2],
+    pub older_than: [[u64; AGES.len()]; AGED_QUEUES.len()],
 }
 
 /// When a message entered the spool.
@@ -87,7 +99,7 @@ pub fn name_time(name: &str) -> Option<SystemTime> {
 #[derive(Clone, Copy, Debug, Default)]
 struct Ages {
     oldest: Option<SystemTime>,
-    older_than: [u64; 4],
+    older_than: [u64; AGES.len()],
 }
 
 impl Ages {
@@ -138,9 +150,9 @@ fn count_files(dir: &Path, mut ages: Option<(&mut Ages, SystemTime)>) -> io::Res
 /// Counts the spool under `root` (e.g. `/var/MailRoot/spool`), ages relative to `now`.
 pub fn scan(root: &Path, now: SystemTime) -> io::Result<SpoolScan> {
     let mut c = SpoolCounts::default();
-    let mut ages = [Ages::default(); 2];
-    c.0[3] = count_files(&root.join("local"), None)?;
-    c.0[4] = count_files(&root.join("temp"), None)?;
+    let mut ages = [Ages::default(); AGED_QUEUES.len()];
+    c.0[Queue::Local.index()] = count_files(&root.join("local"), None)?;
+    c.0[Queue::Temp.index()] = count_files(&root.join("temp"), None)?;
     for l1 in fs::read_dir(root)? {
         let l1 = l1?;
         if !is_bucket(&l1) {
@@ -153,9 +165,9 @@ pub fn scan(root: &Path, now: SystemTime) -> io::Result<SpoolScan> {
             }
             let dir = l2.path();
             let [queued, retry] = &mut ages;
-            c.0[0] += count_files(&dir.join("mess"), Some((queued, now)))?;
-            c.0[1] += count_files(&dir.join("rsnd"), Some((retry, now)))?;
-            c.0[2] += count_files(&dir.join("froz"), None)?;
+            c.0[Queue::Queued.index()] += count_files(&dir.join("mess"), Some((queued, now)))?;
+            c.0[Queue::Retry.index()] += count_files(&dir.join("rsnd"), Some((retry, now)))?;
+            c.0[Queue::Frozen.index()] += count_files(&dir.join("froz"), None)?;
         }
     }
     Ok(SpoolScan {

@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::sync::LazyLock;
 
 use xmail_exporter::parse::fields::trim_cr;
+use xmail_exporter::parse::pop3::{LoginResult, parse_pop3};
 use xmail_exporter::parse::smail::{DeliveryType, parse_smail};
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::status::{AuthMechanism, Status, StatusCode, parse_status};
@@ -169,6 +170,25 @@ pub fn check_smail(data: &[u8]) {
         }
         if ev.continues {
             assert!(ev.remote_id.is_some());
+        }
+    }
+}
+
+/// One POP3 line: a trailing CR changes nothing; the time is in range; the mailbox counts
+/// come together and only with a login; a failure is a line whose last field is `ELOGIN`.
+pub fn check_pop3(data: &[u8]) {
+    let r = parse_pop3(data);
+    if let Some(crlf) = with_cr(data) {
+        assert_eq!(parse_pop3(&crlf), r);
+    }
+    if let Ok(ev) = r {
+        assert_time_in_range(ev.time);
+        assert_eq!(ev.messages.is_some(), ev.mailbox_bytes.is_some());
+        if ev.messages.is_some() {
+            assert_eq!(ev.result, LoginResult::Ok);
+        }
+        if ev.result == LoginResult::Failed {
+            assert!(trim_cr(data).ends_with(b"\"ELOGIN\""));
         }
     }
 }
@@ -420,6 +440,7 @@ pub fn check_for_target(name: &str) -> Option<fn(&[u8])> {
         "smail" => check_smail,
         "status" => check_status,
         "webmail" => check_webmail,
+        "pop3" => check_pop3,
         "lines" => check_lines_input,
         _ => return None,
     })

@@ -3,5 +3,4 @@
 
 pub mod report;
 pub mod serve;
-pub mod summary;
 pub mod trace;

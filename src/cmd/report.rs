@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::cmd::summary::{Summary, render_text};
 use crate::config::Settings;
-use crate::metrics::{Metrics, MetricsOptions, Recorder, encode_text};
+use crate::metrics::{Recorder, encode_text};
 use crate::parse::LogKind;
+use crate::summary::{Summary, render_text};
 use crate::tail::Sink;
 use crate::tail::file::read_whole;
 
@@ -68,18 +68,9 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     let (text, failed) = match args.format {
         ReportFormat::Prometheus => {
-            let metrics = Metrics::new(
-                &settings.classifier,
-                &MetricsOptions {
-                    process: false,
-                    domains: settings.domains.clone(),
-                },
-            )
-            .context("cannot register metrics")?;
-            let mut recorder =
-                Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
-                    .with_join_limits(settings.join_limits)
-                    .one_shot();
+            let mut recorder = Recorder::from_settings(&settings, false)
+                .context("cannot register metrics")?
+                .one_shot();
             let failed = read_all(&args.paths, &mut recorder);
             recorder.finish();
             (encode_text(recorder.registry()), failed)

@@ -18,7 +18,7 @@ use anyhow::Context;
 use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::http::{self, WebState};
-use crate::metrics::{Metrics, MetricsOptions, Recorder};
+use crate::metrics::Recorder;
 use crate::tail::checkpoint::{self, Saver, Shared};
 use crate::tail::discover::KindSet;
 use crate::tail::file::StartAt;
@@ -57,19 +57,11 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             args.telemetry_path
         );
     }
-    let metrics = Metrics::new(
-        &settings.classifier,
-        &MetricsOptions {
-            process: true,
-            domains: settings.domains.clone(),
-        },
-    )
-    .context("cannot register metrics")?;
+    let mut recorder =
+        Recorder::from_settings(&settings, true).context("cannot register metrics")?;
     crate::tail::open::raise_fd_limit();
-    let registry = metrics.registry.clone();
-    let spool_metrics = metrics.spool.clone();
-    let mut recorder = Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
-        .with_join_limits(settings.join_limits);
+    let registry = recorder.registry().clone();
+    let spool_metrics = recorder.metrics().spool.clone();
     let start = if args.from_beginning {
         StartAt::Beginning
     } else {

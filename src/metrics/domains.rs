@@ -2,6 +2,7 @@
 //! Only listed domains get series, so no input can add labels. Accepted, refused and
 //! delivered have the meanings of [`crate::meaning`].
 
+use crate::parse::fields::domain_of;
 use prometheus::{IntCounter, Registry};
 
 use super::counter_vec;
@@ -24,12 +25,6 @@ struct Domain {
 /// Per-domain counters; empty (and free) when no domain is listed.
 pub struct DomainMetrics {
     domains: Vec<Domain>,
-}
-
-/// The domain of an address, after its last `@`.
-#[inline]
-fn domain_of(address: &[u8]) -> Option<&[u8]> {
-    memchr::memrchr(b'@', address).map(|i| &address[i + 1..])
 }
 
 impl DomainMetrics {

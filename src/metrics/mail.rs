@@ -20,15 +20,15 @@ use crate::parse::status::Stage;
 /// Pre-resolved children of the mail-flow families.
 pub struct MailMetrics {
     /// Indexed like [`Source::ALL`].
-    received: [LocalIntCounter; 3],
+    received: [LocalIntCounter; Source::COUNT],
     /// `[delivery type][origin]`, ordered like [`DELIVERY_TYPES`] and [`Origin::ALL`].
-    delivered: [[LocalIntCounter; 5]; 4],
+    delivered: [[LocalIntCounter; Origin::COUNT]; DELIVERY_TYPES.len()],
     bounced: IntCounter,
     postmaster: IntCounter,
     /// Indexed like [`Stage::ALL`].
-    refused: [LocalIntCounter; 6],
+    refused: [LocalIntCounter; Stage::COUNT],
     /// Indexed like [`Recipient::ALL`].
-    recipients: [LocalIntCounter; 2],
+    recipients: [LocalIntCounter; Recipient::COUNT],
 }
 
 impl MailMetrics {

@@ -29,6 +29,7 @@ use jiff::tz::TimeZone;
 use prometheus::local::LocalIntCounter;
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use crate::config::Settings;
 use crate::meaning::Meaning;
 use crate::parse::pop3::parse_pop3;
 use crate::parse::smtp::parse_smtp;
@@ -262,6 +263,23 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The recorder `serve` and `report --format prometheus` use: every metric registered
+    /// in a new registry (with the `process_*` collector and the spool gauges when
+    /// `process`), the settings' webmail classifier, time zone, domains and join limits.
+    pub fn from_settings(settings: &Settings, process: bool) -> prometheus::Result<Recorder> {
+        let metrics = Metrics::new(
+            &settings.classifier,
+            &MetricsOptions {
+                process,
+                domains: settings.domains.clone(),
+            },
+        )?;
+        Ok(
+            Recorder::new(metrics, settings.classifier.clone(), settings.tz.clone())
+                .with_join_limits(settings.join_limits),
+        )
+    }
+
     /// A recorder over `metrics`, reading XMail times in `tz`.
     pub fn new(metrics: Metrics, classifier: Arc<Classifier>, tz: TimeZone) -> Recorder {
         Recorder {
@@ -484,6 +502,7 @@ impl Sink for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::time::LocalTime;
 
     #[test]
     fn bounded_labels_cap_and_share_other() {
@@ -508,16 +527,12 @@ mod tests {
     }
 
     fn recorder() -> Recorder {
-        let classifier = Arc::new(Classifier::default());
-        let metrics = Metrics::new(
-            &classifier,
-            &MetricsOptions {
-                process: false,
-                domains: vec!["example.co.kr".into()],
-            },
-        )
-        .unwrap();
-        Recorder::new(metrics, classifier, TimeZone::get("Asia/Seoul").unwrap())
+        let settings = Settings {
+            tz: TimeZone::get("Asia/Seoul").unwrap(),
+            domains: vec!["example.co.kr".into()],
+            ..Settings::load(None).unwrap()
+        };
+        Recorder::from_settings(&settings, false).unwrap()
     }
 
     fn feed(r: &mut Recorder, kind: LogKind, lines: &[&[u8]]) {
@@ -682,5 +697,93 @@ mod tests {
         // Older events do not move it back.
         feed(&mut r, LogKind::Webmail, &[b"[2026-11-26 01:00:00] old"]);
         assert_eq!(ts(&r, "webmail"), Some(kst_midnight + 10.0 * 3600.0));
+    }
+
+    /// XMail writes local times without a zone, so in autumn the hour before the change
+    /// repeats (Europe/Berlin, 2026-10-25: 02:00 to 02:59 CEST, then again in CET). A time in
+    /// that hour is read as its first occurrence (summer time). What that gives is defined:
+    /// a delivery written in the second 02:xx after a receipt in the first reads as earlier
+    /// than the receipt, and its delay is counted as 0, never negative; the newest event
+    /// time never moves back within a file; a time in the spring gap (02:30 on 2026-03-29
+    /// does not exist) is read as the summer time one hour on.
+    #[test]
+    fn daylight_saving_changes_in_europe_berlin() {
+        let settings = Settings {
+            tz: TimeZone::get("Europe/Berlin").unwrap(),
+            ..Settings::load(None).unwrap()
+        };
+        let mut r = Recorder::from_settings(&settings, false).unwrap();
+        let smtp = |time: &str, id: &str| {
+            format!(
+                "\"mx\"\t\"dom\"\t\"192.0.2.1\"\t\"{time}\"\t\"helo\"\t\"dom\"\t\"a@x.example\"\t\"b@dom\"\t\"{id}\"\t\"RECV=OK\"\t\"\"\t\"100\"\t\"\""
+            )
+        };
+        let smail = |time: &str, id: &str| {
+            format!(
+                "\"dom\"\t\"spool\"\t\"{id}\"\t\"a@x.example\"\t\"b@dom\"\t\"LOCAL\"\t\"b@dom\"\t\"{time}\"\t\"\""
+            )
+        };
+        let ts = |r: &Recorder, log| {
+            sample(
+                r,
+                "xmail_exporter_log_last_event_timestamp_seconds",
+                &[("log", log)],
+            )
+            .unwrap()
+        };
+        // 2026-10-25 02:59:30 CEST = 00:59:30 UTC.
+        let first_pass_end = 1_792_889_970.0;
+        let mut smtp_ctx = ParseCtx::for_file(LogKind::Smtp, "smtp-202610250000");
+        let mut smail_ctx = ParseCtx::for_file(LogKind::Smail, "smail-202610250000");
+        let mut step = |r: &mut Recorder, kind, line: String| {
+            let ctx = if kind == LogKind::Smtp {
+                &mut smtp_ctx
+            } else {
+                &mut smail_ctx
+            };
+            r.line(ctx, Path::new("test"), line.as_bytes());
+            r.flush();
+        };
+        // In the first 02:xx (summer time): received, then delivered 40 s later.
+        step(&mut r, LogKind::Smtp, smtp("2026-10-25 02:10:00", "S1"));
+        step(&mut r, LogKind::Smail, smail("2026-10-25 02:10:40", "S1"));
+        // Received at the end of the first 02:xx, delivered 40 s later in the second.
+        step(&mut r, LogKind::Smtp, smtp("2026-10-25 02:59:30", "S2"));
+        assert_eq!(ts(&r, "smtp"), first_pass_end);
+        step(&mut r, LogKind::Smail, smail("2026-10-25 02:00:10", "S2"));
+        // A later SMTP line in the second 02:xx: read as an hour earlier, so not newer.
+        step(&mut r, LogKind::Smtp, smtp("2026-10-25 02:01:00", "S3"));
+        assert_eq!(ts(&r, "smtp"), first_pass_end, "moved back");
+        // After the repeated hour, times are CET and move on.
+        step(&mut r, LogKind::Smtp, smtp("2026-10-25 03:00:00", "S4"));
+        assert_eq!(ts(&r, "smtp"), 1_792_893_600.0);
+
+        let families = r.registry().gather();
+        let delay = families
+            .iter()
+            .find(|f| f.name() == "xmail_delivery_delay_seconds")
+            .expect("the delay histogram");
+        let h = delay
+            .get_metric()
+            .iter()
+            .find(|m| m.get_label().iter().any(|l| l.value() == "LOCAL"))
+            .expect("the LOCAL delay")
+            .get_histogram();
+        // Both joined: 40 s, and the one across the change counted as 0 (not -3 560 s).
+        assert_eq!(h.get_sample_count(), 2);
+        assert_eq!(h.get_sample_sum(), 40.0);
+        let lowest = &h.get_bucket()[0];
+        assert!(lowest.upper_bound() < 40.0);
+        assert_eq!(
+            lowest.cumulative_count(),
+            1,
+            "the delay across the change is 0"
+        );
+
+        // The spring gap: 02:30 on 2026-03-29 does not exist; read as 03:30 CEST.
+        let mut c = TimeConverter::new(settings.tz.clone());
+        let gap = LocalTime::parse_xmail(b"2026-03-29 02:30:00").unwrap();
+        let after = LocalTime::parse_xmail(b"2026-03-29 03:30:00").unwrap();
+        assert_eq!(c.to_unix(gap), c.to_unix(after));
     }
 }

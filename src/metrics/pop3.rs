@@ -16,7 +16,7 @@ pub fn size_buckets() -> Vec<f64> {
 /// Pre-resolved POP3 metric children.
 pub struct Pop3Metrics {
     /// Indexed like [`LoginResult::ALL`].
-    logins: [IntCounter; 3],
+    logins: [IntCounter; LoginResult::COUNT],
     messages: Histogram,
     bytes: Histogram,
 }

@@ -12,7 +12,7 @@ use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 pub struct SmailMetrics {
     /// `[type][origin]`, ordered like [`DeliveryType::ALL`] and [`Origin::ALL`]; added up
     /// here and published by [`SmailMetrics::flush`].
-    deliveries: [[LocalIntCounter; 5]; 9],
+    deliveries: [[LocalIntCounter; Origin::COUNT]; DeliveryType::COUNT],
 }
 
 impl SmailMetrics {

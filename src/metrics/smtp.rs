@@ -27,13 +27,13 @@ pub fn size_buckets() -> Vec<f64> {
 /// Pre-resolved SMTP metric children.
 pub struct SmtpMetrics {
     /// `[status][source]`, ordered like [`StatusCode::ALL`] and [`Source::ALL`].
-    events: Vec<[LocalIntCounter; 3]>,
-    unknown_events: BoundedLabels<[IntCounter; 3]>,
+    events: [[LocalIntCounter; Source::COUNT]; StatusCode::COUNT],
+    unknown_events: BoundedLabels<[IntCounter; Source::COUNT]>,
     events_vec: IntCounterVec,
-    size: [LocalHistogram; 3],
+    size: [LocalHistogram; Source::COUNT],
     dnsbl_vec: IntCounterVec,
     dnsbl: BoundedLabels<IntCounter>,
-    auth_failures: [IntCounter; 5],
+    auth_failures: [IntCounter; AuthMechanism::COUNT],
 }
 
 impl SmtpMetrics {
@@ -78,10 +78,7 @@ impl SmtpMetrics {
         let other_vec = events_vec.clone();
         let other_list = dnsbl_vec.clone();
         Ok(SmtpMetrics {
-            events: StatusCode::ALL
-                .iter()
-                .map(|c| by_source(c.as_str()).map(|child| child.local()))
-                .collect(),
+            events: StatusCode::ALL.map(|c| by_source(c.as_str()).map(|child| child.local())),
             unknown_events: BoundedLabels::new(MAX_UNKNOWN_STATUSES, move || {
                 Source::ALL.map(|s| other_vec.with_label_values(&[OTHER, s.as_str()]))
             }),
@@ -122,7 +119,7 @@ impl SmtpMetrics {
                 .inc();
         }
         if let Some(m) = ev.status.auth_mechanism {
-            self.auth_failures[m as usize].inc();
+            self.auth_failures[m.index()].inc();
         }
     }
 

@@ -11,19 +11,19 @@ use std::sync::Mutex;
 
 use prometheus::{Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
-use crate::spool::{AGED_QUEUES, AGES, QUEUES, SpoolScan};
+use crate::spool::{AGED_QUEUES, AGES, Queue, SpoolScan};
 
 /// The registry and the gauge families not registered in it yet.
 type Unpublished = Option<(Registry, Vec<Box<dyn prometheus::core::Collector>>)>;
 
 /// Pre-resolved spool metric children.
 pub struct SpoolMetrics {
-    /// Indexed like [`QUEUES`].
-    messages: [IntGauge; 5],
+    /// Indexed like [`Queue::ALL`].
+    messages: [IntGauge; Queue::COUNT],
     /// Indexed like [`AGED_QUEUES`].
-    oldest_age: [Gauge; 2],
+    oldest_age: [Gauge; AGED_QUEUES.len()],
     /// Indexed like [`AGED_QUEUES`], then [`AGES`].
-    older_than: [[IntGauge; 4]; 2],
+    older_than: [[IntGauge; AGES.len()]; AGED_QUEUES.len()],
     /// The families still to register at the first good scan (`None` once registered).
     unpublished: Mutex<Unpublished>,
     /// Failed or timed-out scans.
@@ -60,9 +60,10 @@ impl SpoolMetrics {
             "Spool scans that failed or took longer than the timeout.",
         )?;
         Ok(SpoolMetrics {
-            messages: QUEUES.map(|q| messages.with_label_values(&[q])),
-            oldest_age: AGED_QUEUES.map(|q| oldest.with_label_values(&[q])),
-            older_than: AGED_QUEUES.map(|q| AGES.map(|(a, _)| older.with_label_values(&[q, a]))),
+            messages: Queue::ALL.map(|q| messages.with_label_values(&[q.as_str()])),
+            oldest_age: AGED_QUEUES.map(|q| oldest.with_label_values(&[q.as_str()])),
+            older_than: AGED_QUEUES
+                .map(|q| AGES.map(|(a, _)| older.with_label_values(&[q.as_str(), a]))),
             unpublished: Mutex::new(Some((
                 registry.clone(),
                 vec![Box::new(messages), Box::new(oldest), Box::new(older)],

@@ -6,6 +6,12 @@
 
 use memchr::memrchr_iter;
 
+/// The domain of an address: what follows its last `@`; `None` without an `@`.
+#[inline]
+pub fn domain_of(address: &[u8]) -> Option<&[u8]> {
+    memchr::memrchr(b'@', address).map(|i| &address[i + 1..])
+}
+
 /// Removes one trailing CR (Windows builds of XMail write CRLF).
 #[inline]
 pub fn trim_cr(line: &[u8]) -> &[u8] {

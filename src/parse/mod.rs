@@ -5,6 +5,7 @@
 //! in [`crate::metrics`]; what a status code means is decided in [`status`].
 
 pub mod fields;
+pub mod label;
 pub mod pop3;
 pub mod smail;
 pub mod smtp;
@@ -18,51 +19,21 @@ use smail::{SmailEvent, parse_smail};
 use time::LocalTime;
 use webmail::{Classifier, WebmailEvent, is_continuation, parse_webmail};
 
-/// The log families the exporter reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LogKind {
-    /// XMail `logs/smtp-YYYYMMDDHHMM`: one line per SMTP event.
-    Smtp,
-    /// XMail `logs/smail-YYYYMMDDHHMM`: one line per delivery.
-    Smail,
-    /// Nmail `weblogs/error-YYYYMMDD.txt`: one line per webmail error.
-    Webmail,
-    /// XMail `logs/pop3-YYYYMMDDHHMM`: one line per POP3 login.
-    Pop3,
+crate::label_enum! {
+    /// The log families the exporter reads.
+    pub enum LogKind: "log" {
+        /// XMail `logs/smtp-YYYYMMDDHHMM`: one line per SMTP event.
+        Smtp => "smtp",
+        /// XMail `logs/smail-YYYYMMDDHHMM`: one line per delivery.
+        Smail => "smail",
+        /// Nmail `weblogs/error-YYYYMMDD.txt`: one line per webmail error.
+        Webmail => "webmail",
+        /// XMail `logs/pop3-YYYYMMDDHHMM`: one line per POP3 login.
+        Pop3 => "pop3",
+    }
 }
 
 impl LogKind {
-    /// How many kinds there are.
-    pub const COUNT: usize = 4;
-
-    /// Every kind, in label order.
-    pub const ALL: [LogKind; LogKind::COUNT] = [
-        LogKind::Smtp,
-        LogKind::Smail,
-        LogKind::Webmail,
-        LogKind::Pop3,
-    ];
-
-    /// The value of the `log` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogKind::Smtp => "smtp",
-            LogKind::Smail => "smail",
-            LogKind::Webmail => "webmail",
-            LogKind::Pop3 => "pop3",
-        }
-    }
-
-    /// Index into per-kind arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The kind whose `log` label value is `label`.
-    pub fn from_label(label: &str) -> Option<LogKind> {
-        LogKind::ALL.into_iter().find(|k| k.as_str() == label)
-    }
-
     /// Tells the kind from a file name: `smtp-`, `smail-` or `pop3-` followed by digits only (XMail
     /// writes `YYYYMMDDHHMM`), or `error-YYYYMMDD.txt`. Anything else, including compressed
     /// copies such as `smtp-202611270000.gz`, is not a log this exporter reads.

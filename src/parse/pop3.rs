@@ -11,33 +11,15 @@ use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
 use super::smtp::parse_u64;
 use super::time::LocalTime;
 
-/// How a login ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LoginResult {
-    /// `LOGIN`: the user logged in.
-    Ok,
-    /// `ELOGIN`: the login failed.
-    Failed,
-    /// A line of XMail up to 1.24, which does not say.
-    Unknown,
-}
-
-impl LoginResult {
-    /// Every result, in label order.
-    pub const ALL: [LoginResult; 3] = [LoginResult::Ok, LoginResult::Failed, LoginResult::Unknown];
-
-    /// The value of the `result` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginResult::Ok => "ok",
-            LoginResult::Failed => "failed",
-            LoginResult::Unknown => "unknown",
-        }
-    }
-
-    /// Index into arrays ordered like [`LoginResult::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
+crate::label_enum! {
+    /// How a login ended.
+    pub enum LoginResult: "result" {
+        /// `LOGIN`: the user logged in.
+        Ok => "ok",
+        /// `ELOGIN`: the login failed.
+        Failed => "failed",
+        /// A line of XMail up to 1.24, which does not say.
+        Unknown => "unknown",
     }
 }
 

@@ -8,64 +8,31 @@ use super::ParseError;
 use super::fields::{between, seps_from_left, trim_cr};
 use super::time::LocalTime;
 
-/// The delivery types XMail writes (reference §3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DeliveryType {
-    /// Stored in a local mailbox.
-    Local,
-    /// Handed to a remote server (MX, gateway or relay domain).
-    Smtp,
-    /// Handed to a forwarder from `smtpfwd.tab`.
-    Fwd,
-    /// Handed to an `smtprelay` host.
-    Rlys,
-    /// An `external` command ran.
-    Extrn,
-    /// A `filter` command ran (not a delivery by itself).
-    Filter,
-    /// A `redirect` copy was queued.
-    Redir,
-    /// An `lredirect` copy was queued.
-    Lredir,
-    /// A type this table does not know.
-    Other,
+crate::label_enum! {
+    /// The delivery types XMail writes (reference §3.1).
+    pub enum DeliveryType: "type" {
+        /// Stored in a local mailbox.
+        Local => "LOCAL",
+        /// Handed to a remote server (MX, gateway or relay domain).
+        Smtp => "SMTP",
+        /// Handed to a forwarder from `smtpfwd.tab`.
+        Fwd => "FWD",
+        /// Handed to an `smtprelay` host.
+        Rlys => "RLYS",
+        /// An `external` command ran.
+        Extrn => "EXTRN",
+        /// A `filter` command ran (not a delivery by itself).
+        Filter => "FILTER",
+        /// A `redirect` copy was queued.
+        Redir => "REDIR",
+        /// An `lredirect` copy was queued.
+        Lredir => "LREDIR",
+        /// A type this table does not know.
+        Other => "other",
+    }
 }
 
 impl DeliveryType {
-    /// Every type, in label order.
-    pub const ALL: [DeliveryType; 9] = [
-        DeliveryType::Local,
-        DeliveryType::Smtp,
-        DeliveryType::Fwd,
-        DeliveryType::Rlys,
-        DeliveryType::Extrn,
-        DeliveryType::Filter,
-        DeliveryType::Redir,
-        DeliveryType::Lredir,
-        DeliveryType::Other,
-    ];
-
-    /// The value of the `type` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryType::Local => "LOCAL",
-            DeliveryType::Smtp => "SMTP",
-            DeliveryType::Fwd => "FWD",
-            DeliveryType::Rlys => "RLYS",
-            DeliveryType::Extrn => "EXTRN",
-            DeliveryType::Filter => "FILTER",
-            DeliveryType::Redir => "REDIR",
-            DeliveryType::Lredir => "LREDIR",
-            DeliveryType::Other => "other",
-        }
-    }
-
-    /// Index into arrays ordered like [`DeliveryType::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     fn from_bytes(b: &[u8]) -> DeliveryType {
         match b {
             b"LOCAL" => DeliveryType::Local,
@@ -81,48 +48,23 @@ impl DeliveryType {
     }
 }
 
-/// Where a message came from, by its ID prefix (reference §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// `S`: received by the SMTP server.
-    Smtp,
-    /// `L`: dropped into the local spool (LMAIL).
-    Local,
-    /// `P`: fetched by POP3 sync.
-    Pop3Sync,
-    /// `X`: a notification or bounce made by XMail.
-    Bounce,
-    /// Any other prefix.
-    Other,
+crate::label_enum! {
+    /// Where a message came from, by its ID prefix (reference §6).
+    pub enum Origin: "origin" {
+        /// `S`: received by the SMTP server.
+        Smtp => "smtp",
+        /// `L`: dropped into the local spool (LMAIL).
+        Local => "local",
+        /// `P`: fetched by POP3 sync.
+        Pop3Sync => "pop3sync",
+        /// `X`: a notification or bounce made by XMail.
+        Bounce => "bounce",
+        /// Any other prefix.
+        Other => "other",
+    }
 }
 
 impl Origin {
-    /// Every origin, in label order.
-    pub const ALL: [Origin; 5] = [
-        Origin::Smtp,
-        Origin::Local,
-        Origin::Pop3Sync,
-        Origin::Bounce,
-        Origin::Other,
-    ];
-
-    /// The value of the `origin` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Smtp => "smtp",
-            Origin::Local => "local",
-            Origin::Pop3Sync => "pop3sync",
-            Origin::Bounce => "bounce",
-            Origin::Other => "other",
-        }
-    }
-
-    /// Index into arrays ordered like [`Origin::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// The origin of a message ID.
     pub fn of_message_id(id: &[u8]) -> Origin {
         match id.first() {

@@ -8,34 +8,15 @@ use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
 use super::status::{ParsedStatus, parse_status};
 use super::time::LocalTime;
 
-/// Who submitted the message, as far as the SMTP log tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Source {
-    /// A remote client that did not authenticate.
-    External,
-    /// A client that authenticated (SMTP AUTH or SMTP-after-POP3).
-    Authenticated,
-    /// A client on the loopback address: the webmail on the same host.
-    Webmail,
-}
-
-impl Source {
-    /// Every source, in label order.
-    pub const ALL: [Source; 3] = [Source::External, Source::Authenticated, Source::Webmail];
-
-    /// The value of the `source` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::External => "external",
-            Source::Authenticated => "authenticated",
-            Source::Webmail => "webmail",
-        }
-    }
-
-    /// Index into arrays ordered like [`Source::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
+crate::label_enum! {
+    /// Who submitted the message, as far as the SMTP log tells.
+    pub enum Source: "source" {
+        /// A remote client that did not authenticate.
+        External => "external",
+        /// A client that authenticated (SMTP AUTH or SMTP-after-POP3).
+        Authenticated => "authenticated",
+        /// A client on the loopback address: the webmail on the same host.
+        Webmail => "webmail",
     }
 }
 

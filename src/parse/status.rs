@@ -6,140 +6,69 @@
 //! `RECV=OK`. A well-formed status this table does not know is kept as [`Status::Unknown`]:
 //! the metrics layer decides how many of those get their own series.
 
-/// Every status XMail 1.2x writes, plus the legacy and HEAD-only ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StatusCode {
-    /// `RECV=OK` (and the legacy `RCV=OK`): a message was accepted and spooled.
-    RecvOk,
-    /// `RCPT=OK`: one recipient accepted.
-    RcptOk,
-    /// `RCPT=ESYNTAX`: bad forward path.
-    RcptSyntax,
-    /// `RCPT=ENBR`: too many recipients.
-    RcptTooMany,
-    /// `RCPT=EDSBL`: the local account cannot receive.
-    RcptDisabled,
-    /// `RCPT=EFULL`: the local mailbox is over quota.
-    RcptFull,
-    /// `RCPT=EACCESS`: the sender may not post to this mailing list.
-    RcptAccess,
-    /// `RCPT=EAVAIL`: unknown local user.
-    RcptUnknownUser,
-    /// `RCPT=ERELAY`: relaying denied.
-    RcptRelay,
-    /// `RCPT=EFILTER`: rejected by the post-RCPT filter.
-    RcptFilter,
-    /// `PREDATA=EFILTER`: rejected by the pre-DATA filter.
-    PredataFilter,
-    /// `POSTDATA=EFILTER`: rejected by the post-DATA (content) filter.
-    PostdataFilter,
-    /// `DATA=EFILTER`: any SMTP filter rejection, builds up to 1.26-pre05.
-    DataFilter,
-    /// `SNDRIP=EIPBAN`: the peer IP is banned by `smtp.ipmap.tab`.
-    SenderIpBanned,
-    /// `SNDRIP=EIPSPAM`: the peer IP is in `spammers.tab`.
-    SenderIpSpam,
-    /// `SNDRIP=EIPMAP`: the peer IP is listed by a DNSBL.
-    SenderIpDnsbl,
-    /// `SNDRIP=ERDNS`: the peer has no reverse DNS.
-    SenderIpNoRdns,
-    /// `SNDR=EEMPTY`: the null sender was refused.
-    SenderEmpty,
-    /// `SNDR=ESYNTAX`: bad return path.
-    SenderSyntax,
-    /// `SNDR=ENODNS`: the sender domain does not resolve.
-    SenderNoDns,
-    /// `SNDR=ESPAM`: the sender is in `spam-address.tab`.
-    SenderSpam,
-    /// `SIZE=EBIG`: the declared size exceeds the limit.
-    SizeTooBig,
-    /// `SMTP=EERRS`: too many errors, connection dropped.
-    TooManyErrors,
-    /// `SMTP=ESSL`: the STARTTLS handshake failed.
-    TlsFailed,
-    /// `AUTH=EFAIL`: an SMTP AUTH attempt failed.
-    AuthFailed,
-    /// `VRFY=EACCESS`: VRFY not allowed.
-    VrfyDenied,
-    /// `ETRN=EACCESS`: ETRN not allowed.
-    EtrnDenied,
-    /// `CONN=EFILTER`: rejected by a post-connect filter (unreleased HEAD only).
-    ConnFilter,
+crate::label_enum! {
+    /// Every status XMail 1.2x writes, plus the legacy and HEAD-only ones.
+    pub enum StatusCode: "status" {
+        /// `RECV=OK` (and the legacy `RCV=OK`): a message was accepted and spooled.
+        RecvOk => "RECV=OK",
+        /// `RCPT=OK`: one recipient accepted.
+        RcptOk => "RCPT=OK",
+        /// `RCPT=ESYNTAX`: bad forward path.
+        RcptSyntax => "RCPT=ESYNTAX",
+        /// `RCPT=ENBR`: too many recipients.
+        RcptTooMany => "RCPT=ENBR",
+        /// `RCPT=EDSBL`: the local account cannot receive.
+        RcptDisabled => "RCPT=EDSBL",
+        /// `RCPT=EFULL`: the local mailbox is over quota.
+        RcptFull => "RCPT=EFULL",
+        /// `RCPT=EACCESS`: the sender may not post to this mailing list.
+        RcptAccess => "RCPT=EACCESS",
+        /// `RCPT=EAVAIL`: unknown local user.
+        RcptUnknownUser => "RCPT=EAVAIL",
+        /// `RCPT=ERELAY`: relaying denied.
+        RcptRelay => "RCPT=ERELAY",
+        /// `RCPT=EFILTER`: rejected by the post-RCPT filter.
+        RcptFilter => "RCPT=EFILTER",
+        /// `PREDATA=EFILTER`: rejected by the pre-DATA filter.
+        PredataFilter => "PREDATA=EFILTER",
+        /// `POSTDATA=EFILTER`: rejected by the post-DATA (content) filter.
+        PostdataFilter => "POSTDATA=EFILTER",
+        /// `DATA=EFILTER`: any SMTP filter rejection, builds up to 1.26-pre05.
+        DataFilter => "DATA=EFILTER",
+        /// `SNDRIP=EIPBAN`: the peer IP is banned by `smtp.ipmap.tab`.
+        SenderIpBanned => "SNDRIP=EIPBAN",
+        /// `SNDRIP=EIPSPAM`: the peer IP is in `spammers.tab`.
+        SenderIpSpam => "SNDRIP=EIPSPAM",
+        /// `SNDRIP=EIPMAP`: the peer IP is listed by a DNSBL.
+        SenderIpDnsbl => "SNDRIP=EIPMAP",
+        /// `SNDRIP=ERDNS`: the peer has no reverse DNS.
+        SenderIpNoRdns => "SNDRIP=ERDNS",
+        /// `SNDR=EEMPTY`: the null sender was refused.
+        SenderEmpty => "SNDR=EEMPTY",
+        /// `SNDR=ESYNTAX`: bad return path.
+        SenderSyntax => "SNDR=ESYNTAX",
+        /// `SNDR=ENODNS`: the sender domain does not resolve.
+        SenderNoDns => "SNDR=ENODNS",
+        /// `SNDR=ESPAM`: the sender is in `spam-address.tab`.
+        SenderSpam => "SNDR=ESPAM",
+        /// `SIZE=EBIG`: the declared size exceeds the limit.
+        SizeTooBig => "SIZE=EBIG",
+        /// `SMTP=EERRS`: too many errors, connection dropped.
+        TooManyErrors => "SMTP=EERRS",
+        /// `SMTP=ESSL`: the STARTTLS handshake failed.
+        TlsFailed => "SMTP=ESSL",
+        /// `AUTH=EFAIL`: an SMTP AUTH attempt failed.
+        AuthFailed => "AUTH=EFAIL",
+        /// `VRFY=EACCESS`: VRFY not allowed.
+        VrfyDenied => "VRFY=EACCESS",
+        /// `ETRN=EACCESS`: ETRN not allowed.
+        EtrnDenied => "ETRN=EACCESS",
+        /// `CONN=EFILTER`: rejected by a post-connect filter (unreleased HEAD only).
+        ConnFilter => "CONN=EFILTER",
+    }
 }
 
 impl StatusCode {
-    /// Every code, in the order the metrics use.
-    pub const ALL: [StatusCode; 28] = [
-        StatusCode::RecvOk,
-        StatusCode::RcptOk,
-        StatusCode::RcptSyntax,
-        StatusCode::RcptTooMany,
-        StatusCode::RcptDisabled,
-        StatusCode::RcptFull,
-        StatusCode::RcptAccess,
-        StatusCode::RcptUnknownUser,
-        StatusCode::RcptRelay,
-        StatusCode::RcptFilter,
-        StatusCode::PredataFilter,
-        StatusCode::PostdataFilter,
-        StatusCode::DataFilter,
-        StatusCode::SenderIpBanned,
-        StatusCode::SenderIpSpam,
-        StatusCode::SenderIpDnsbl,
-        StatusCode::SenderIpNoRdns,
-        StatusCode::SenderEmpty,
-        StatusCode::SenderSyntax,
-        StatusCode::SenderNoDns,
-        StatusCode::SenderSpam,
-        StatusCode::SizeTooBig,
-        StatusCode::TooManyErrors,
-        StatusCode::TlsFailed,
-        StatusCode::AuthFailed,
-        StatusCode::VrfyDenied,
-        StatusCode::EtrnDenied,
-        StatusCode::ConnFilter,
-    ];
-
-    /// Index into arrays ordered like [`StatusCode::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The canonical string: the value of the `status` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusCode::RecvOk => "RECV=OK",
-            StatusCode::RcptOk => "RCPT=OK",
-            StatusCode::RcptSyntax => "RCPT=ESYNTAX",
-            StatusCode::RcptTooMany => "RCPT=ENBR",
-            StatusCode::RcptDisabled => "RCPT=EDSBL",
-            StatusCode::RcptFull => "RCPT=EFULL",
-            StatusCode::RcptAccess => "RCPT=EACCESS",
-            StatusCode::RcptUnknownUser => "RCPT=EAVAIL",
-            StatusCode::RcptRelay => "RCPT=ERELAY",
-            StatusCode::RcptFilter => "RCPT=EFILTER",
-            StatusCode::PredataFilter => "PREDATA=EFILTER",
-            StatusCode::PostdataFilter => "POSTDATA=EFILTER",
-            StatusCode::DataFilter => "DATA=EFILTER",
-            StatusCode::SenderIpBanned => "SNDRIP=EIPBAN",
-            StatusCode::SenderIpSpam => "SNDRIP=EIPSPAM",
-            StatusCode::SenderIpDnsbl => "SNDRIP=EIPMAP",
-            StatusCode::SenderIpNoRdns => "SNDRIP=ERDNS",
-            StatusCode::SenderEmpty => "SNDR=EEMPTY",
-            StatusCode::SenderSyntax => "SNDR=ESYNTAX",
-            StatusCode::SenderNoDns => "SNDR=ENODNS",
-            StatusCode::SenderSpam => "SNDR=ESPAM",
-            StatusCode::SizeTooBig => "SIZE=EBIG",
-            StatusCode::TooManyErrors => "SMTP=EERRS",
-            StatusCode::TlsFailed => "SMTP=ESSL",
-            StatusCode::AuthFailed => "AUTH=EFAIL",
-            StatusCode::VrfyDenied => "VRFY=EACCESS",
-            StatusCode::EtrnDenied => "ETRN=EACCESS",
-            StatusCode::ConnFilter => "CONN=EFILTER",
-        }
-    }
-
     /// `true` for the two statuses that mean success (`RECV=OK`, `RCPT=OK`).
     pub fn is_ok(self) -> bool {
         matches!(self, StatusCode::RecvOk | StatusCode::RcptOk)
@@ -163,53 +92,26 @@ impl StatusCode {
     }
 }
 
-/// The stage of an SMTP refusal: the `stage` label of `xmail_mail_refused_total` and the
-/// grouping of `report`'s refusals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Stage {
-    /// The client itself: its IP (`SNDRIP=*`), a connect filter, TLS, too many errors.
-    Connection,
-    /// `MAIL FROM`: the sender address or the declared size (`SNDR=*`, `SIZE=EBIG`).
-    Sender,
-    /// `RCPT TO`: one recipient refused (`RCPT=E…`).
-    Recipient,
-    /// The message: a pre-DATA or post-DATA (content) filter (`*DATA=EFILTER`).
-    Data,
-    /// A failed SMTP AUTH (`AUTH=EFAIL`).
-    Auth,
-    /// `VRFY`, `ETRN`, and statuses this table does not know.
-    Other,
+crate::label_enum! {
+    /// The stage of an SMTP refusal: the `stage` label of `xmail_mail_refused_total` and the
+    /// grouping of `report`'s refusals.
+    pub enum Stage: "stage" {
+        /// The client itself: its IP (`SNDRIP=*`), a connect filter, TLS, too many errors.
+        Connection => "connection",
+        /// `MAIL FROM`: the sender address or the declared size (`SNDR=*`, `SIZE=EBIG`).
+        Sender => "sender",
+        /// `RCPT TO`: one recipient refused (`RCPT=E…`).
+        Recipient => "recipient",
+        /// The message: a pre-DATA or post-DATA (content) filter (`*DATA=EFILTER`).
+        Data => "data",
+        /// A failed SMTP AUTH (`AUTH=EFAIL`).
+        Auth => "auth",
+        /// `VRFY`, `ETRN`, and statuses this table does not know.
+        Other => "other",
+    }
 }
 
 impl Stage {
-    /// Every stage, in label order.
-    pub const ALL: [Stage; 6] = [
-        Stage::Connection,
-        Stage::Sender,
-        Stage::Recipient,
-        Stage::Data,
-        Stage::Auth,
-        Stage::Other,
-    ];
-
-    /// The value of the `stage` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Connection => "connection",
-            Stage::Sender => "sender",
-            Stage::Recipient => "recipient",
-            Stage::Data => "data",
-            Stage::Auth => "auth",
-            Stage::Other => "other",
-        }
-    }
-
-    /// Index into arrays ordered like [`Stage::ALL`].
-    #[inline]
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// The stage of a well-formed status the table does not know, from its `STAGE=` part;
     /// `None` when its code is `OK` (a success of a newer build, not a refusal).
     pub fn of_unknown(status: &[u8]) -> Option<Stage> {
@@ -239,42 +141,23 @@ impl Status<'_> {
     }
 }
 
-/// SASL mechanisms XMail names in `AUTH=EFAIL:TYPE=...`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AuthMechanism {
-    /// `PLAIN`.
-    Plain,
-    /// `LOGIN`.
-    Login,
-    /// `CRAM-MD5`.
-    CramMd5,
-    /// `EXTRN`: external authentication, builds up to 1.23.
-    Extrn,
-    /// Anything else (XMail writes no other), or no `:TYPE=` at all.
-    Other,
+crate::label_enum! {
+    /// SASL mechanisms XMail names in `AUTH=EFAIL:TYPE=...`.
+    pub enum AuthMechanism: "mechanism" {
+        /// `PLAIN`.
+        Plain => "PLAIN",
+        /// `LOGIN`.
+        Login => "LOGIN",
+        /// `CRAM-MD5`.
+        CramMd5 => "CRAM-MD5",
+        /// `EXTRN`: external authentication, builds up to 1.23.
+        Extrn => "EXTRN",
+        /// Anything else (XMail writes no other), or no `:TYPE=` at all.
+        Other => "other",
+    }
 }
 
 impl AuthMechanism {
-    /// Every mechanism, in label order.
-    pub const ALL: [AuthMechanism; 5] = [
-        AuthMechanism::Plain,
-        AuthMechanism::Login,
-        AuthMechanism::CramMd5,
-        AuthMechanism::Extrn,
-        AuthMechanism::Other,
-    ];
-
-    /// The value of the `mechanism` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMechanism::Plain => "PLAIN",
-            AuthMechanism::Login => "LOGIN",
-            AuthMechanism::CramMd5 => "CRAM-MD5",
-            AuthMechanism::Extrn => "EXTRN",
-            AuthMechanism::Other => "other",
-        }
-    }
-
     fn from_bytes(b: &[u8]) -> AuthMechanism {
         match b {
             b"PLAIN" => AuthMechanism::Plain,

@@ -80,6 +80,21 @@ impl LocalTime {
         t.in_range().then_some(t)
     }
 
+    /// The same wall-clock time as a jiff civil date and time (a leap second becomes :59),
+    /// for distances between local times; `None` for an impossible date (February 30).
+    pub fn civil(self) -> Option<DateTime> {
+        DateTime::new(
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second.min(59),
+            0,
+        )
+        .ok()
+    }
+
     fn in_range(&self) -> bool {
         (1..=12).contains(&self.month)
             && (1..=31).contains(&self.day)

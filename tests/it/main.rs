@@ -39,3 +39,7 @@ mod trace;
 
 /// Property tests for every parser and the line splitter; replays the fuzz corpus.
 mod props;
+
+/// The tailer against a model of XMail's writer: rotations, late lines, lines in pieces,
+/// truncation and restarts; every line exactly once.
+mod tail_model;

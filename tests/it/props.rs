@@ -11,6 +11,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use xmail_exporter::parse::pop3::{LoginResult, parse_pop3};
 use xmail_exporter::parse::smail::{DeliveryType, parse_smail};
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::status::{
@@ -179,6 +180,121 @@ fn status() -> impl Strategy<Value = (String, Want)> {
         2 => auth,
         2 => unknown,
     ]
+}
+
+/// How a POP3 line ends.
+#[derive(Clone, Debug)]
+enum Pop3End {
+    /// 1.25+: `"LOGIN" "<messages>" "<bytes>"`.
+    Login(u64, u64),
+    /// 1.25+: `"ELOGIN"`.
+    Failed,
+    /// Up to 1.24: nothing after the password.
+    Legacy,
+}
+
+#[derive(Clone, Debug)]
+struct Pop3Record {
+    server_fqdn: String,
+    domain: String,
+    peer_ip: String,
+    time: LocalTime,
+    user: Vec<u8>,
+    password: Vec<u8>,
+    end: Pop3End,
+}
+
+/// Client text (a POP3 user or password): any bytes but LF, heavy on `"`, TAB and the
+/// status words.
+fn client_text() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => any::<u8>().prop_filter("no LF", |b| *b != b'\n').prop_map(|b| vec![b]),
+        2 => Just(b"\"\t\"".to_vec()),
+        1 => Just(b"LOGIN".to_vec()),
+        1 => Just(b"ELOGIN".to_vec()),
+        1 => Just(b"\"".to_vec()),
+    ];
+    vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+fn pop3_record() -> impl Strategy<Value = Pop3Record> {
+    (
+        (host_or_empty(), host_or_empty(), ip(), local_time()),
+        (client_text(), client_text()),
+        prop_oneof![
+            (0u64..100_000, 0u64..=9_999_999_999_999_999_999)
+                .prop_map(|(m, b)| Pop3End::Login(m, b)),
+            Just(Pop3End::Failed),
+            Just(Pop3End::Legacy),
+        ],
+    )
+        .prop_map(
+            |((server_fqdn, domain, peer_ip, time), (user, password), end)| Pop3Record {
+                server_fqdn,
+                domain,
+                peer_ip,
+                time,
+                user,
+                password,
+                end,
+            },
+        )
+}
+
+impl Pop3Record {
+    fn render(&self, crlf: bool) -> Vec<u8> {
+        let time = render_time(self.time);
+        let (m, b);
+        let mut fields: Vec<&[u8]> = vec![
+            self.server_fqdn.as_bytes(),
+            self.domain.as_bytes(),
+            self.peer_ip.as_bytes(),
+            time.as_bytes(),
+            &self.user,
+            &self.password,
+        ];
+        match self.end {
+            Pop3End::Login(messages, bytes) => {
+                (m, b) = (messages.to_string(), bytes.to_string());
+                fields.extend([&b"LOGIN"[..], m.as_bytes(), b.as_bytes()]);
+            }
+            Pop3End::Failed => fields.push(b"ELOGIN"),
+            Pop3End::Legacy => {}
+        }
+        render(&fields, crlf)
+    }
+
+    /// A legacy line ends with the password, so a password that itself ends like a status
+    /// (`…"<TAB>"ELOGIN`, or exactly `ELOGIN`) cannot be told from one; XMail 1.25+ lines
+    /// always can, whatever the user and password hold.
+    fn ambiguous(&self) -> bool {
+        matches!(self.end, Pop3End::Legacy)
+            && (self.password.windows(3).any(|w| w == b"\"\t\"")
+                || self.password == b"ELOGIN"
+                || self.password == b"LOGIN"
+                || self.password.ends_with(b"\""))
+    }
+
+    fn check(&self, line: &[u8]) {
+        let ev = parse_pop3(line).unwrap_or_else(|e| {
+            panic!("{e}: {:?}", String::from_utf8_lossy(line));
+        });
+        assert_eq!(ev.server_fqdn, self.server_fqdn.as_bytes());
+        assert_eq!(ev.domain, self.domain.as_bytes());
+        assert_eq!(ev.peer_ip, self.peer_ip.as_bytes());
+        assert_eq!(ev.time, self.time);
+        let want = match self.end {
+            Pop3End::Login(m, b) => (LoginResult::Ok, Some(m), Some(b)),
+            Pop3End::Failed => (LoginResult::Failed, None, None),
+            Pop3End::Legacy => (LoginResult::Unknown, None, None),
+        };
+        assert_eq!(
+            (ev.result, ev.messages, ev.mailbox_bytes),
+            want,
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
 }
 
 /// Writes a record as XMail does: every field quoted, TAB between, optional CR.
@@ -445,6 +561,7 @@ fn mangled(valid: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = Vec<u
 
 fn valid_lines() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
+        (pop3_record(), any::<bool>()).prop_map(|(r, crlf)| r.render(crlf)),
         (smtp_record(true), any::<bool>()).prop_map(|(r, crlf)| r.render(true, crlf)),
         (smtp_record(false), any::<bool>()).prop_map(|(r, crlf)| r.render(false, crlf)),
         (smail_record(), any::<bool>(), any::<bool>()).prop_map(|(r, n, c)| r.render(n, c)),
@@ -459,6 +576,7 @@ fn check_all(data: &[u8]) {
     checks::check_smail(data);
     checks::check_status(data);
     checks::check_webmail(data);
+    checks::check_pop3(data);
     checks::check_time(data);
 }
 
@@ -502,6 +620,14 @@ proptest! {
     #[test]
     fn smail_round_trip(r in smail_record(), nine in any::<bool>(), crlf in any::<bool>()) {
         r.check(&r.render(nine, crlf), nine);
+    }
+
+    /// A POP3 record comes back field by field, its result and mailbox counts read from the
+    /// right whatever the user name and password hold (`"`, TAB, `"<TAB>"`, status words).
+    #[test]
+    fn pop3_round_trip(r in pop3_record(), crlf in any::<bool>()) {
+        prop_assume!(!r.ambiguous());
+        r.check(&r.render(crlf));
     }
 
     /// Status strings: known ones, `SNDRIP=EIPMAP (list)`, `AUTH=EFAIL[:TYPE=X]`, unknown
@@ -622,7 +748,7 @@ fn fuzz_corpus_replays() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let started = Instant::now();
     let mut counts = Vec::new();
-    for target in ["smtp", "smail", "status", "webmail", "lines"] {
+    for target in ["smtp", "smail", "status", "webmail", "pop3", "lines"] {
         let check = checks::check_for_target(target).unwrap();
         let dir = root.join(target);
         let mut n = 0;

@@ -125,3 +125,51 @@ fn every_message_in_the_samples() {
         }
     }
 }
+
+/// XMail reused the ID `S293D9` twenty years apart: an address query shows only the messages
+/// that involve the address, not the 2006 message that merely had one of its IDs.
+#[test]
+fn an_address_shows_only_its_own_messages() {
+    let (ok, out, err) = trace(&["kim@example.co.kr", "--format", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages = v.as_array().unwrap();
+    assert!(!messages.is_empty());
+    for m in messages {
+        let involves = m["lines"].as_array().unwrap().iter().any(|l| {
+            ["sender", "recipient", "detail"].iter().any(|f| {
+                l[f].as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case("kim@example.co.kr")
+            })
+        });
+        assert!(involves, "a message that does not involve the address: {m}");
+        for l in m["lines"].as_array().unwrap() {
+            assert!(
+                !l["time"].as_str().unwrap().starts_with("2006"),
+                "the 2006 message with a reused ID: {m}"
+            );
+        }
+    }
+    // The ID query still shows both messages of that ID.
+    let (ok, out, _) = trace(&["S293D9", "--format", "json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+}
+
+/// `trace` uses no setting from `--config`: a broken config file does not stop it.
+#[test]
+fn a_broken_config_file_does_not_stop_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "domains: [unterminated\n").unwrap();
+    let config = config.to_str().unwrap();
+    let (ok, out, err) = trace(&["--config", config, "S293DF"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("S293DF\n"), "{out}");
+    // `report` does use it, and says which file is wrong.
+    let (ok, _, err) = run_exporter(&["--config", config, "report", "examples/logs/xmail"]);
+    assert!(!ok);
+    assert!(err.contains("config.yml"), "{err}");
+}

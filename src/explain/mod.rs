@@ -1,5 +1,6 @@
 //! One plain sentence per log line, in English or Korean, in the spirit of the worked
-//! examples administrators learn the logs from: what happened to whom, and why.
+//! examples administrators learn the logs from: what happened to whom, and why. The words of
+//! `report`'s tables are in [`words`].
 
 use std::fmt::Write;
 
@@ -7,6 +8,8 @@ use crate::parse::smail::{DeliveryType, SmailEvent};
 use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
+
+pub mod words;
 
 /// The language of the sentences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -17,41 +20,59 @@ pub enum Lang {
     Ko,
 }
 
-fn s(b: &[u8]) -> String {
+/// Log bytes as text (invalid UTF-8 replaced), for a sentence or a JSON field.
+pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Log bytes as text for a table on a terminal: control characters (a raw TAB in a HELO, an
+/// ESC) become `?`, so they break neither the table nor the terminal.
+pub fn printable(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 fn or_null(b: &[u8]) -> String {
-    if b.is_empty() { "<>".to_string() } else { s(b) }
+    if b.is_empty() {
+        "<>".to_string()
+    } else {
+        lossy(b)
+    }
 }
 
 /// The sentence for an SMTP line.
 pub fn smtp(ev: &SmtpEvent<'_>, lang: Lang) -> String {
     use StatusCode::*;
-    let (ip, from, to) = (s(ev.peer_ip), or_null(ev.sender), s(ev.recipient));
+    let (ip, from, to) = (lossy(ev.peer_ip), or_null(ev.sender), lossy(ev.recipient));
     let via = match (ev.source(), lang) {
         (Source::Webmail, Lang::En) => " (webmail)".to_string(),
         (Source::Webmail, Lang::Ko) => " (웹메일)".to_string(),
-        (Source::Authenticated, Lang::En) => format!(" (authenticated as {})", s(ev.auth_user)),
-        (Source::Authenticated, Lang::Ko) => format!(" ({} 인증)", s(ev.auth_user)),
+        (Source::Authenticated, Lang::En) => format!(" (authenticated as {})", lossy(ev.auth_user)),
+        (Source::Authenticated, Lang::Ko) => format!(" ({} 인증)", lossy(ev.auth_user)),
         (Source::External, _) => String::new(),
     };
     let code = match ev.status.status {
         Status::Known(c) => c,
         Status::Unknown(u) => {
             return match lang {
-                Lang::En => format!("status {} (not known to this tool)", s(u)),
-                Lang::Ko => format!("알 수 없는 상태 {}", s(u)),
+                Lang::En => format!("status {} (not known to this tool)", lossy(u)),
+                Lang::Ko => format!("알 수 없는 상태 {}", lossy(u)),
             };
         }
     };
-    let list = ev.status.dnsbl_list.map(s).unwrap_or_else(|| "?".into());
+    let list = ev
+        .status
+        .dnsbl_list
+        .map(lossy)
+        .unwrap_or_else(|| "?".into());
     let mech = ev.status.auth_mechanism.map(|m| m.as_str()).unwrap_or("?");
     let size = ev.size;
     let host = if ev.client_fqdn.is_empty() {
         String::new()
     } else {
-        format!(" ({})", s(ev.client_fqdn))
+        format!(" ({})", lossy(ev.client_fqdn))
     };
     match lang {
         Lang::En => match code {
@@ -142,7 +163,7 @@ pub fn smtp(ev: &SmtpEvent<'_>, lang: Lang) -> String {
 
 /// The sentence for an SMAIL line.
 pub fn smail(ev: &SmailEvent<'_>, lang: Lang) -> String {
-    let (to, param) = (s(ev.recipient), s(ev.param));
+    let (to, param) = (lossy(ev.recipient), lossy(ev.param));
     let mut out = match (ev.delivery, lang) {
         (DeliveryType::Local, Lang::En) if ev.param != ev.recipient => {
             format!("delivered to the local mailbox {param} (for {to})")
@@ -164,7 +185,7 @@ pub fn smail(ev: &SmailEvent<'_>, lang: Lang) -> String {
             format!("forwarded to {param} by the user's lredirect (sent as {to})")
         }
         (DeliveryType::Other, Lang::En) => {
-            format!("delivery of type {} to {param}", s(ev.delivery_raw))
+            format!("delivery of type {} to {param}", lossy(ev.delivery_raw))
         }
         (DeliveryType::Local, Lang::Ko) if ev.param != ev.recipient => {
             format!("내부 메일함 {param}에 도착했습니다 ({to} 앞)")
@@ -189,13 +210,13 @@ pub fn smail(ev: &SmailEvent<'_>, lang: Lang) -> String {
             "사용자의 포워딩(lredirect) 설정으로 {param}에게 {to} 이름으로 전달을 시도했습니다"
         ),
         (DeliveryType::Other, Lang::Ko) => {
-            format!("{} 유형으로 {param}에 전달", s(ev.delivery_raw))
+            format!("{} 유형으로 {param}에 전달", lossy(ev.delivery_raw))
         }
     };
     if let Some(remote) = ev.remote_id.filter(|r| !r.is_empty()) {
         let _ = match lang {
-            Lang::En => write!(out, "; it answered \"{}\"", s(remote)),
-            Lang::Ko => write!(out, "; 상대 서버 응답 \"{}\"", s(remote)),
+            Lang::En => write!(out, "; it answered \"{}\"", lossy(remote)),
+            Lang::Ko => write!(out, "; 상대 서버 응답 \"{}\"", lossy(remote)),
         };
     }
     out
@@ -228,6 +249,14 @@ pub fn not_received(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "the message itself was not accepted: nothing was delivered",
         Lang::Ko => "메일 본문이 접수되지 않았습니다: 전달된 것이 없습니다",
+    }
+}
+
+/// The title of a traced "message" made of lines without a message ID.
+pub fn no_message_id(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "(no message ID: refused before or without a transaction)",
+        Lang::Ko => "(메시지 ID 없음: 트랜잭션 전에 거부됨)",
     }
 }
 

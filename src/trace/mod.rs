@@ -1,0 +1,608 @@
+//! The story of a message: every SMTP and SMAIL line of the messages a query names, each with
+//! its sentence, and what is missing (an accepted recipient without a delivery line, and the
+//! bounce that says why). The `trace` command prints it; anything else that answers "what
+//! happened to this mail?" calls the same [`trace`] with plain inputs and gets [`Message`]s.
+//!
+//! A query ([`Query`]) is a message ID (`S293D9`), an address (every message it sent or
+//! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
+//! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
+//! [`TimeRange`], in name order, so a message is followed across day files. They are read as
+//! streams, through the same [`Sink`] interface as the metrics and `report`: a first pass finds
+//! the message IDs an address or a spool file names (an ID query needs none), a second
+//! collects their lines and every bounce XMail sent.
+//!
+//! Owned here: the query, the choice of files, the grouping of lines into messages (XMail
+//! reuses IDs: lines of one ID days apart are different messages) and the notes. Parsing is
+//! [`crate::parse`]'s, what a delivery type means is [`crate::meaning`]'s, the sentences are
+//! [`crate::explain`]'s, reading a file is [`crate::tail::file::read_whole`]'s.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use jiff::SignedDuration;
+use serde::Serialize;
+
+use crate::explain::{self, Lang, lossy};
+use crate::meaning::{SAME_ID_WINDOW_SECS, handles_recipient};
+use crate::parse::smail::DeliveryType;
+use crate::parse::smtp::parse_smtp;
+use crate::parse::status::{Status, StatusCode};
+use crate::parse::time::LocalTime;
+use crate::parse::{LogKind, ParseCtx};
+use crate::tail::Sink;
+use crate::tail::discover::{self, KindSet};
+
+/// What is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// A message ID, upper-cased.
+    Id(String),
+    /// An address, lower-cased.
+    Address(String),
+    /// A spool file name.
+    Spool(String),
+}
+
+impl Query {
+    /// Reads what a person typed: an ID (`S`, `L`, `P` or `X` and hex digits, any case), an
+    /// address (it has an `@`), else a spool file name.
+    pub fn parse(q: &str) -> Query {
+        let q = q.trim();
+        let upper = q.to_ascii_uppercase();
+        let is_id = upper.len() >= 2
+            && matches!(upper.as_bytes()[0], b'S' | b'L' | b'P' | b'X')
+            && upper[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if is_id {
+            Query::Id(upper)
+        } else if q.contains('@') {
+            Query::Address(q.to_ascii_lowercase())
+        } else {
+            Query::Spool(q.to_string())
+        }
+    }
+
+    /// Does an address field name the queried address?
+    fn is_address(&self, field: &[u8]) -> bool {
+        matches!(self, Query::Address(a) if field.eq_ignore_ascii_case(a.as_bytes()))
+    }
+}
+
+/// Local times (as XMail writes them) a line must lie between, both ends included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// No line before this.
+    pub since: Option<LocalTime>,
+    /// No line after this.
+    pub until: Option<LocalTime>,
+}
+
+impl TimeRange {
+    /// Reads `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]` bounds; a bare date `until` means the
+    /// end of that day. The error says which bound is wrong and how to write it.
+    pub fn parse(since: Option<&str>, until: Option<&str>) -> anyhow::Result<TimeRange> {
+        Ok(TimeRange {
+            since: since.map(|s| parse_bound(s, false)).transpose()?,
+            until: until.map(|s| parse_bound(s, true)).transpose()?,
+        })
+    }
+
+    /// Is `t` inside?
+    pub fn contains(&self, t: LocalTime) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    /// Can a file whose name starts at `date` (midnight) hold lines of the range? A file
+    /// named for the day before `since` can (it runs into the next day), one after `until`
+    /// cannot.
+    fn may_hold(&self, date: LocalTime) -> bool {
+        let day = |t: LocalTime| (t.year, t.month, t.day);
+        let Some(start) = date.civil() else {
+            return true;
+        };
+        let after_since = self.since.is_none_or(|s| {
+            day(date) >= day(s)
+                || s.civil().is_some_and(|s| {
+                    s.date().duration_since(start.date()) <= SignedDuration::from_hours(24)
+                })
+        });
+        let before_until = self.until.is_none_or(|u| day(date) <= day(u));
+        after_since && before_until
+    }
+}
+
+/// Parses `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]`; `end` makes a bare date mean its last
+/// second and a time without seconds its last second.
+pub fn parse_bound(s: &str, end: bool) -> anyhow::Result<LocalTime> {
+    let s = s.trim();
+    let full = match s.len() {
+        10 => format!("{s} {}", if end { "23:59:59" } else { "00:00:00" }),
+        16 => format!("{s}:{}", if end { "59" } else { "00" }),
+        _ => s.to_string(),
+    };
+    LocalTime::parse_xmail(full.as_bytes())
+        .with_context(|| format!("bad time {s:?}: write YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\""))
+}
+
+/// A log file to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// SMTP or SMAIL.
+    pub kind: LogKind,
+    /// Its name (`smtp-202611271000`).
+    pub name: String,
+}
+
+/// The `smtp-*` and `smail-*` files of `dir` that can hold lines of `range`, in the order
+/// to read them: by the time in their names, a period's SMTP file before its SMAIL file.
+pub fn log_files(dir: &Path, range: &TimeRange) -> io::Result<Vec<LogFile>> {
+    let mut files: Vec<LogFile> = discover::scan(dir, KindSet::MESSAGES)?
+        .into_iter()
+        .filter(|f| {
+            ParseCtx::for_file(f.kind, &f.name)
+                .file_date
+                .is_none_or(|d| range.may_hold(d))
+        })
+        .map(|f| LogFile {
+            path: dir.join(&f.name),
+            kind: f.kind,
+            name: f.name,
+        })
+        .collect();
+    files.sort_by(|a, b| file_key(&a.name).cmp(&file_key(&b.name)));
+    Ok(files)
+}
+
+fn file_key(name: &str) -> (&str, u8) {
+    let (prefix, date) = name.split_once('-').unwrap_or((name, ""));
+    (date, if prefix == "smtp" { 0 } else { 1 })
+}
+
+/// One line of a traced message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    /// `YYYY-MM-DD HH:MM:SS`, local time as written.
+    pub time: String,
+    /// `smtp` or `smail`.
+    pub log: &'static str,
+    /// The log file it came from.
+    pub file: String,
+    /// The status (SMTP) or delivery type (SMAIL).
+    pub event: String,
+    /// The sender as written (empty for the null sender).
+    pub sender: String,
+    /// The recipient as written.
+    pub recipient: String,
+    /// SMTP: the peer IP; SMAIL: the type's parameter (mailbox, host, program, target).
+    pub detail: String,
+    /// SMTP `RECV=OK`: bytes received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The sentence.
+    pub text: String,
+    /// Time, SMTP before SMAIL, then reading order.
+    #[serde(skip)]
+    order: (LocalTime, u8, usize),
+}
+
+/// A message and its story.
+#[derive(Debug, Default, Serialize)]
+pub struct Message {
+    /// Empty for lines that carry no message ID (refusals before MAIL FROM completed).
+    pub message_id: String,
+    /// Its lines in time order.
+    pub lines: Vec<Entry>,
+    /// What is missing (accepted recipients without a delivery line, ...), as sentences.
+    pub notes: Vec<String>,
+}
+
+/// A bounce XMail generated: an `X…` message to a sender.
+#[derive(Debug, Clone)]
+struct Bounce {
+    id: String,
+    to: String,
+    time: LocalTime,
+}
+
+fn lower(b: &[u8]) -> String {
+    lossy(b).to_ascii_lowercase()
+}
+
+/// The messages `query` names in `files` (from [`log_files`]), lines in `range` only, the
+/// sentences and notes in `lang`; in the order of their first line. An error names the file
+/// that could not be read.
+pub fn trace(
+    files: &[LogFile],
+    query: &Query,
+    range: &TimeRange,
+    lang: Lang,
+) -> anyhow::Result<Vec<Message>> {
+    let ids = match query {
+        Query::Id(id) => BTreeSet::from([id.clone()]),
+        _ => {
+            let mut finder = FindIds {
+                query,
+                range,
+                ids: BTreeSet::new(),
+            };
+            read_all(files, &mut finder)?;
+            finder.ids
+        }
+    };
+    let mut collect = Collect {
+        query,
+        range,
+        lang,
+        ids: &ids,
+        messages: BTreeMap::new(),
+        bounces: Vec::new(),
+        seq: 0,
+    };
+    read_all(files, &mut collect)?;
+    let bounces = collect.bounces;
+    let mut messages: Vec<Message> = collect
+        .messages
+        .into_values()
+        .flatten()
+        .filter(|m| !m.lines.is_empty())
+        // An ID can be reused years later: an address query keeps only the messages that
+        // involve the address, not every message that once had one of its IDs.
+        .filter(|m| match query {
+            Query::Address(_) => m.lines.iter().any(|e| involves(e, query)),
+            _ => true,
+        })
+        .collect();
+    for m in &mut messages {
+        m.lines.sort_by_key(|e| e.order);
+        annotate(m, &bounces, lang);
+    }
+    messages.sort_by(|a, b| a.lines[0].order.cmp(&b.lines[0].order));
+    Ok(messages)
+}
+
+fn involves(e: &Entry, query: &Query) -> bool {
+    query.is_address(e.sender.as_bytes())
+        || query.is_address(e.recipient.as_bytes())
+        || (e.log == "smail" && query.is_address(e.detail.as_bytes()))
+}
+
+fn read_all(files: &[LogFile], sink: &mut impl Sink) -> anyhow::Result<()> {
+    for f in files {
+        crate::tail::file::read_whole(&f.path, f.kind, &f.name, sink)
+            .with_context(|| format!("cannot read {}", f.path.display()))?;
+    }
+    Ok(())
+}
+
+/// Pass 1: the message IDs an address or a spool file names.
+struct FindIds<'a> {
+    query: &'a Query,
+    range: &'a TimeRange,
+    ids: BTreeSet<String>,
+}
+
+impl Sink for FindIds<'_> {
+    fn line(&mut self, ctx: &mut ParseCtx, _path: &Path, line: &[u8]) {
+        match ctx.kind {
+            LogKind::Smtp => {
+                if let Ok(ev) = parse_smtp(line)
+                    && !ev.message_id.is_empty()
+                    && self.range.contains(ev.time)
+                    && (self.query.is_address(ev.sender) || self.query.is_address(ev.recipient))
+                {
+                    self.ids.insert(lossy(ev.message_id));
+                }
+            }
+            LogKind::Smail => {
+                if let Some(Ok(ev)) = ctx.smail(line)
+                    && self.range.contains(ev.time)
+                {
+                    let hit = match self.query {
+                        Query::Address(_) => {
+                            self.query.is_address(ev.sender)
+                                || self.query.is_address(ev.recipient)
+                                || self.query.is_address(ev.param)
+                        }
+                        Query::Spool(sp) => ev.spool_file == sp.as_bytes(),
+                        Query::Id(_) => false,
+                    };
+                    if hit {
+                        self.ids.insert(lossy(ev.message_id));
+                    }
+                }
+            }
+            LogKind::Webmail | LogKind::Pop3 => {}
+        }
+    }
+    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
+    fn consumed(&mut self, _: LogKind, _: u64) {}
+    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
+    fn truncated(&mut self, _: LogKind, _: &Path) {}
+    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
+    fn lag(&mut self, _: LogKind, _: u64) {}
+}
+
+/// Pass 2: every line of those messages, the ID-less lines that name the address, and
+/// every bounce.
+struct Collect<'a> {
+    query: &'a Query,
+    range: &'a TimeRange,
+    lang: Lang,
+    ids: &'a BTreeSet<String>,
+    messages: BTreeMap<String, Vec<Message>>,
+    bounces: Vec<Bounce>,
+    seq: usize,
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Sink for Collect<'_> {
+    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
+        self.seq += 1;
+        let seq = self.seq;
+        match ctx.kind {
+            LogKind::Smtp => {
+                let Ok(ev) = parse_smtp(line) else { return };
+                if !self.range.contains(ev.time) {
+                    return;
+                }
+                let wanted = if ev.message_id.is_empty() {
+                    self.query.is_address(ev.sender) || self.query.is_address(ev.recipient)
+                } else {
+                    self.ids.contains(&*String::from_utf8_lossy(ev.message_id))
+                };
+                if !wanted {
+                    return;
+                }
+                let event = match ev.status.status {
+                    Status::Known(c) => c.as_str().to_string(),
+                    Status::Unknown(u) => lossy(u),
+                };
+                let entry = Entry {
+                    time: ev.time.to_string(),
+                    log: "smtp",
+                    file: file_name(path),
+                    event,
+                    sender: lossy(ev.sender),
+                    recipient: lossy(ev.recipient),
+                    detail: lossy(ev.peer_ip),
+                    size: (ev.status.status == Status::Known(StatusCode::RecvOk))
+                        .then_some(ev.size),
+                    text: explain::smtp(&ev, self.lang),
+                    order: (ev.time, 0, seq),
+                };
+                message_for(&mut self.messages, lossy(ev.message_id), ev.time)
+                    .lines
+                    .push(entry);
+            }
+            LogKind::Smail => {
+                let Some(Ok(ev)) = ctx.smail(line) else {
+                    return;
+                };
+                if !self.range.contains(ev.time) {
+                    return;
+                }
+                let id = lossy(ev.message_id);
+                let postmaster =
+                    ev.sender.is_empty() || lower(ev.sender).starts_with("postmaster@");
+                if id.starts_with('X') && postmaster {
+                    self.bounces.push(Bounce {
+                        id: id.clone(),
+                        to: lower(ev.recipient),
+                        time: ev.time,
+                    });
+                }
+                if !self.ids.contains(&id) {
+                    return;
+                }
+                let entry = Entry {
+                    time: ev.time.to_string(),
+                    log: "smail",
+                    file: file_name(path),
+                    event: lossy(ev.delivery_raw),
+                    sender: lossy(ev.sender),
+                    recipient: lossy(ev.recipient),
+                    detail: lossy(ev.param),
+                    size: None,
+                    text: explain::smail(&ev, self.lang),
+                    order: (ev.time, 1, seq),
+                };
+                message_for(&mut self.messages, id, ev.time)
+                    .lines
+                    .push(entry);
+            }
+            LogKind::Webmail | LogKind::Pop3 => {}
+        }
+    }
+    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
+    fn consumed(&mut self, _: LogKind, _: u64) {}
+    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
+    fn truncated(&mut self, _: LogKind, _: &Path) {}
+    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
+    fn lag(&mut self, _: LogKind, _: u64) {}
+}
+
+/// Lines of one ID further apart than this belong to different messages.
+const SAME_MESSAGE_WINDOW: SignedDuration = SignedDuration::from_secs(SAME_ID_WINDOW_SECS);
+
+/// The distance between two wall-clock times, ignoring zones; impossible dates are far.
+fn distance(a: LocalTime, b: LocalTime) -> SignedDuration {
+    match (a.civil(), b.civil()) {
+        (Some(a), Some(b)) => a.duration_since(b).abs(),
+        _ => SignedDuration::MAX,
+    }
+}
+
+/// The message `id` a line at `time` belongs to: the latest one with that ID, unless the
+/// line is too far from it in time.
+fn message_for(
+    messages: &mut BTreeMap<String, Vec<Message>>,
+    id: String,
+    time: LocalTime,
+) -> &mut Message {
+    let list = messages.entry(id.clone()).or_default();
+    let fits = list.last().is_some_and(|m| {
+        m.lines
+            .last()
+            .is_some_and(|e| distance(e.order.0, time) <= SAME_MESSAGE_WINDOW)
+    });
+    if !fits {
+        list.push(Message {
+            message_id: id,
+            ..Message::default()
+        });
+    }
+    let last = list.len() - 1;
+    &mut list[last]
+}
+
+/// Adds the notes: accepted recipients without a delivery line (and the bounce that says
+/// why), or a transaction that never ended in `RECV=OK`.
+fn annotate(m: &mut Message, bounces: &[Bounce], lang: Lang) {
+    if m.message_id.is_empty() || !m.message_id.starts_with('S') {
+        return;
+    }
+    let smtp: Vec<&Entry> = m.lines.iter().filter(|e| e.log == "smtp").collect();
+    if smtp.is_empty() {
+        return;
+    }
+    let received = smtp.iter().find(|e| e.event == StatusCode::RecvOk.as_str());
+    let accepted: BTreeSet<String> = smtp
+        .iter()
+        .filter(|e| e.event == StatusCode::RcptOk.as_str() && !e.recipient.is_empty())
+        .map(|e| e.recipient.to_ascii_lowercase())
+        .collect();
+    let Some(recv) = received else {
+        if !accepted.is_empty() {
+            m.notes.push(explain::not_received(lang).to_string());
+        }
+        return;
+    };
+    let delivered: BTreeSet<String> = m
+        .lines
+        .iter()
+        .filter(|e| {
+            e.log == "smail"
+                && DeliveryType::ALL
+                    .iter()
+                    .any(|&t| t.as_str() == e.event && handles_recipient(t))
+        })
+        .map(|e| e.recipient.to_ascii_lowercase())
+        .collect();
+    let sender = recv.sender.to_ascii_lowercase();
+    let recv_time = recv.order.0;
+    for rcpt in accepted.difference(&delivered) {
+        let bounce = bounces
+            .iter()
+            .find(|b| b.to == sender && b.time >= recv_time);
+        m.notes.push(explain::missing_delivery(
+            rcpt,
+            bounce.map(|b| (b.id.as_str(), b.to.as_str(), b.time)),
+            lang,
+        ));
+    }
+}
+
+/// The messages as text: one block per message, one line per log line with its sentence,
+/// then the notes.
+pub fn write_text(out: &mut impl io::Write, messages: &[Message], lang: Lang) -> io::Result<()> {
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let title = if m.message_id.is_empty() {
+            explain::no_message_id(lang)
+        } else {
+            &m.message_id
+        };
+        writeln!(out, "{title}")?;
+        for e in &m.lines {
+            writeln!(
+                out,
+                "  {}  {:<5}  {:<17}  {}",
+                e.time, e.log, e.event, e.text
+            )?;
+        }
+        for n in &m.notes {
+            writeln!(out, "  ! {n}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        assert_eq!(Query::parse("S293D9"), Query::Id("S293D9".into()));
+        assert_eq!(Query::parse("x293e4"), Query::Id("X293E4".into()));
+        assert_eq!(
+            Query::parse("Kim@Example.co.kr"),
+            Query::Address("kim@example.co.kr".into())
+        );
+        assert_eq!(
+            Query::parse("1795705273412.7f3a9c1fb700.1f4c.3a10.mail"),
+            Query::Spool("1795705273412.7f3a9c1fb700.1f4c.3a10.mail".into())
+        );
+        assert_eq!(Query::parse("Sales"), Query::Spool("Sales".into()));
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(
+            parse_bound("2026-11-27", false).unwrap().to_string(),
+            "2026-11-27 00:00:00"
+        );
+        assert_eq!(
+            parse_bound("2026-11-27", true).unwrap().to_string(),
+            "2026-11-27 23:59:59"
+        );
+        assert_eq!(
+            parse_bound("2026-11-27 10:20", true).unwrap().to_string(),
+            "2026-11-27 10:20:59"
+        );
+        assert!(parse_bound("yesterday", false).is_err());
+    }
+
+    #[test]
+    fn files_that_can_hold_the_range() {
+        let r = TimeRange::parse(Some("2026-11-27 10:00"), Some("2026-11-28")).unwrap();
+        let day = |d: &str| parse_bound(d, false).unwrap();
+        // The day before `since` runs into it; two days before cannot.
+        assert!(r.may_hold(day("2026-11-26")));
+        assert!(!r.may_hold(day("2026-11-25")));
+        assert!(r.may_hold(day("2026-11-27")));
+        assert!(r.may_hold(day("2026-11-28")));
+        assert!(!r.may_hold(day("2026-11-29")));
+        // Across a month end.
+        let r = TimeRange::parse(Some("2026-12-01"), None).unwrap();
+        assert!(r.may_hold(day("2026-11-30")));
+        assert!(!r.may_hold(day("2026-11-29")));
+    }
+
+    #[test]
+    fn distances_ignore_zones_and_impossible_dates_are_far() {
+        let t = |s: &str| LocalTime::parse_xmail(s.as_bytes()).unwrap();
+        assert_eq!(
+            distance(t("2026-11-27 10:00:00"), t("2026-11-30 10:00:00")),
+            SAME_MESSAGE_WINDOW
+        );
+        assert_eq!(
+            distance(t("2026-02-28 23:59:59"), t("2026-03-01 00:00:00")),
+            SignedDuration::from_secs(1)
+        );
+        assert_eq!(
+            distance(t("2026-02-30 00:00:00"), t("2026-03-01 00:00:00")),
+            SignedDuration::MAX
+        );
+    }
+}
