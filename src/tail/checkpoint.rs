@@ -32,7 +32,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,70 +40,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use prometheus::proto::MetricFamily;
 use serde::{Deserialize, Serialize};
 
-use super::file::FileId;
+pub use super::identity::{FINGERPRINT_BYTES, FileId, Fingerprint};
 use crate::metrics::exporter::LAST_EVENT_TIMESTAMP;
 use crate::parse::LogKind;
-
-/// How many leading bytes identify a file's content, besides its device and inode (inode
-/// numbers are reused once a file is deleted).
-pub const FINGERPRINT_BYTES: u64 = 1024;
-
-/// A checksum of a file's first bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// How many bytes were summed (fewer than [`FINGERPRINT_BYTES`] while the file is short).
-    pub len: u64,
-    /// CRC-32 of those bytes.
-    pub crc32: u32,
-}
-
-impl Fingerprint {
-    /// The fingerprint of the first `min(size, FINGERPRINT_BYTES)` bytes of `file`. The
-    /// file position is left where it was.
-    pub fn of(file: &mut File) -> io::Result<Fingerprint> {
-        let pos = file.stream_position()?;
-        file.seek(SeekFrom::Start(0))?;
-        let mut buf = [0u8; FINGERPRINT_BYTES as usize];
-        let mut len = 0usize;
-        let result = loop {
-            match file.read(&mut buf[len..]) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    len += n;
-                    if len == buf.len() {
-                        break Ok(());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        file.seek(SeekFrom::Start(pos))?;
-        result?;
-        Ok(Fingerprint {
-            len: len as u64,
-            crc32: crc32fast::hash(&buf[..len]),
-        })
-    }
-
-    /// Does `file` start with the bytes this fingerprint was taken of?
-    pub fn matches(&self, file: &mut File) -> io::Result<bool> {
-        let now = Fingerprint::of(file)?;
-        if now.len < self.len {
-            return Ok(false);
-        }
-        if now.len == self.len {
-            return Ok(now.crc32 == self.crc32);
-        }
-        let pos = file.stream_position()?;
-        file.seek(SeekFrom::Start(0))?;
-        let mut buf = vec![0u8; self.len as usize];
-        let read = file.read_exact(&mut buf);
-        file.seek(SeekFrom::Start(pos))?;
-        read?;
-        Ok(crc32fast::hash(&buf) == self.crc32)
-    }
-}
 
 /// One followed file as of a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -606,6 +545,7 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Seek, SeekFrom};
 
     fn sample() -> State {
         let mut s = State::default();

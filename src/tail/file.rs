@@ -16,10 +16,10 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 use super::Sink;
-use super::checkpoint::{Checkpoint, FINGERPRINT_BYTES, Fingerprint, Shared};
+use super::checkpoint::{Checkpoint, Shared};
+pub use super::identity::FileId;
+use super::identity::{FINGERPRINT_BYTES, Fingerprint};
 use super::lines::{Line, LineBuf};
 use super::open::open_log;
 use crate::parse::{LogKind, ParseCtx};
@@ -37,44 +37,6 @@ pub const SIZE_LIES_IN_A_ROW: u8 = 2;
 /// A warning that can repeat for one file (it cannot be read, again) is logged at most once
 /// per this interval for that file.
 pub const WARNING_INTERVAL: Duration = Duration::from_secs(600);
-
-/// Tells two files apart even when one replaced the other under the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FileId {
-    /// Device number (0 where unknown).
-    pub dev: u64,
-    /// Inode number (on Windows, the creation time).
-    pub ino: u64,
-}
-
-impl FileId {
-    /// The identity of the file `meta` describes: device and inode on Unix.
-    #[cfg(unix)]
-    pub fn of(meta: &Metadata) -> FileId {
-        use std::os::unix::fs::MetadataExt;
-        FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
-    }
-
-    /// The identity of the file `meta` describes. Windows has no stable inode in `std`, so
-    /// the creation time stands in for it: a file replaced under the same name has a new one.
-    #[cfg(windows)]
-    pub fn of(meta: &Metadata) -> FileId {
-        use std::os::windows::fs::MetadataExt;
-        FileId {
-            dev: 0,
-            ino: meta.creation_time(),
-        }
-    }
-
-    /// Elsewhere no identity is known and a file is the same as long as its name is.
-    #[cfg(not(any(unix, windows)))]
-    pub fn of(_meta: &Metadata) -> FileId {
-        FileId { dev: 0, ino: 0 }
-    }
-}
 
 /// Where a followed file stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

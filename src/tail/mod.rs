@@ -38,6 +38,7 @@
 pub mod checkpoint;
 pub mod discover;
 pub mod file;
+pub mod identity;
 pub mod lines;
 pub mod open;
 pub mod readahead;
