@@ -30,6 +30,7 @@
 //! [`file::WARNING_INTERVAL`].
 //!
 //! - [`discover`]: which log files a directory holds;
+//! - [`identity`]: which file a file is (device, inode, first bytes), whatever its name;
 //! - [`file`]: one followed file, its offset and partial line;
 //! - [`lines`]: where a line ends, with a bounded buffer;
 //! - [`open`]: how a log file is opened (regular files only), and the descriptor limit;
