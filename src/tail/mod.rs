@@ -93,6 +93,23 @@ pub trait Sink {
     fn lag(&mut self, kind: LogKind, bytes: u64);
 }
 
+/// A [`Sink`] for a reader that wants only the complete lines (a one-shot search such as
+/// `trace`): each is handed to the closure; over-long lines, byte counts and file events are
+/// ignored.
+pub struct EachLine<F>(pub F);
+
+impl<F: FnMut(&mut ParseCtx, &Path, &[u8])> Sink for EachLine<F> {
+    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
+        (self.0)(ctx, path, line);
+    }
+    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
+    fn consumed(&mut self, _: LogKind, _: u64) {}
+    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
+    fn truncated(&mut self, _: LogKind, _: &Path) {}
+    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
+    fn lag(&mut self, _: LogKind, _: u64) {}
+}
+
 /// A directory to follow and the kinds of log it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirSpec {

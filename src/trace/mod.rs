@@ -7,7 +7,7 @@
 //! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
 //! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
 //! [`TimeRange`], in name order, so a message is followed across day files. They are read as
-//! streams, through the same [`Sink`] interface as the metrics and `report`: a first pass finds
+//! streams, through the same [`crate::tail::Sink`] interface as the metrics and `report`: a first pass finds
 //! the message IDs an address or a spool file names (an ID query needs none), a second
 //! collects their lines and every bounce XMail sent.
 //!
@@ -31,7 +31,7 @@ use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
 use crate::parse::{LogKind, ParseCtx};
-use crate::tail::Sink;
+use crate::tail::EachLine;
 use crate::tail::discover::{self, KindSet};
 
 /// What is asked for.
@@ -228,7 +228,7 @@ pub fn trace(
                 range,
                 ids: BTreeSet::new(),
             };
-            read_all(files, &mut finder)?;
+            read_all(files, |ctx, path, line| finder.line(ctx, path, line))?;
             finder.ids
         }
     };
@@ -241,7 +241,7 @@ pub fn trace(
         bounces: Vec::new(),
         seq: 0,
     };
-    read_all(files, &mut collect)?;
+    read_all(files, |ctx, path, line| collect.line(ctx, path, line))?;
     let bounces = collect.bounces;
     let mut messages: Vec<Message> = collect
         .messages
@@ -269,9 +269,13 @@ fn involves(e: &Entry, query: &Query) -> bool {
         || (e.log == "smail" && query.is_address(e.detail.as_bytes()))
 }
 
-fn read_all(files: &[LogFile], sink: &mut impl Sink) -> anyhow::Result<()> {
+fn read_all(
+    files: &[LogFile],
+    line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
+) -> anyhow::Result<()> {
+    let mut sink = EachLine(line);
     for f in files {
-        crate::tail::file::read_whole(&f.path, f.kind, &f.name, sink)
+        crate::tail::file::read_whole(&f.path, f.kind, &f.name, &mut sink)
             .with_context(|| format!("cannot read {}", f.path.display()))?;
     }
     Ok(())
@@ -284,7 +288,7 @@ struct FindIds<'a> {
     ids: BTreeSet<String>,
 }
 
-impl Sink for FindIds<'_> {
+impl FindIds<'_> {
     fn line(&mut self, ctx: &mut ParseCtx, _path: &Path, line: &[u8]) {
         match ctx.kind {
             LogKind::Smtp => {
@@ -317,12 +321,6 @@ impl Sink for FindIds<'_> {
             LogKind::Webmail | LogKind::Pop3 => {}
         }
     }
-    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
-    fn consumed(&mut self, _: LogKind, _: u64) {}
-    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
-    fn truncated(&mut self, _: LogKind, _: &Path) {}
-    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
-    fn lag(&mut self, _: LogKind, _: u64) {}
 }
 
 /// Pass 2: every line of those messages, the ID-less lines that name the address, and
@@ -343,7 +341,7 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-impl Sink for Collect<'_> {
+impl Collect<'_> {
     fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
         self.seq += 1;
         let seq = self.seq;
@@ -421,12 +419,6 @@ impl Sink for Collect<'_> {
             LogKind::Webmail | LogKind::Pop3 => {}
         }
     }
-    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
-    fn consumed(&mut self, _: LogKind, _: u64) {}
-    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
-    fn truncated(&mut self, _: LogKind, _: &Path) {}
-    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
-    fn lag(&mut self, _: LogKind, _: u64) {}
 }
 
 /// Lines of one ID further apart than this belong to different messages.

@@ -55,6 +55,21 @@ struct Writer {
 }
 
 impl Writer {
+    /// Fresh log directories, the first period's files of 2026-11-28, nothing written.
+    fn new() -> Writer {
+        Writer {
+            logs: TempLogs::new(),
+            written: [0; 3],
+            file: [
+                "smtp-202611280000".into(),
+                "smail-202611280000".into(),
+                "error-20261128.txt".into(),
+            ],
+            period: 0,
+            day: 28,
+        }
+    }
+
     fn path(&self, k: usize, name: &str) -> std::path::PathBuf {
         if k == 2 {
             self.logs.webmail.join(name)
@@ -127,17 +142,7 @@ fn start(w: &Writer, state: &std::path::Path) -> Exporter {
 #[test]
 fn exactly_once_across_kills_rotations_and_truncations() {
     let began = Instant::now();
-    let mut w = Writer {
-        logs: TempLogs::new(),
-        written: [0; 3],
-        file: [
-            "smtp-202611280000".into(),
-            "smail-202611280000".into(),
-            "error-20261128.txt".into(),
-        ],
-        period: 0,
-        day: 28,
-    };
+    let mut w = Writer::new();
     let state = w.logs.tmp.path().join("state.json");
     let mut lifetimes = Lifetimes { done: Vec::new() };
     let mut ex = start(&w, &state);
@@ -362,17 +367,7 @@ fn scrape_and_kill(ex: Exporter, at: KillAt) -> Option<[u64; 3]> {
 #[test]
 fn no_line_is_lost_when_killed_around_a_scrape() {
     let began = Instant::now();
-    let mut w = Writer {
-        logs: TempLogs::new(),
-        written: [0; 3],
-        file: [
-            "smtp-202611280000".into(),
-            "smail-202611280000".into(),
-            "error-20261128.txt".into(),
-        ],
-        period: 0,
-        day: 28,
-    };
+    let mut w = Writer::new();
     let state = w.logs.tmp.path().join("state.json");
     let mut ex = start(&w, &state);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -340,9 +340,7 @@ fn idle_and_slow_clients_are_cut_off() {
     std::fs::write(&cfg, "{}\n").unwrap();
     let ex = start(&logs, &cfg, &["--web.read-header-timeout", "1s"]);
     // One idle connection is closed after the header timeout.
-    let mut idle = TcpStream::connect(ex.addr).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut idle = connect(ex.addr);
     let t0 = Instant::now();
     let mut buf = [0u8; 64];
     let n = idle.read(&mut buf).unwrap_or(0);
@@ -371,6 +369,13 @@ fn idle_and_slow_clients_are_cut_off() {
 }
 
 /// Reads one response from a keep-alive connection: (status, head, body).
+/// A plain connection to the exporter whose reads give up after 10 s.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
 fn read_response(s: &mut TcpStream) -> (u16, String, Vec<u8>) {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
@@ -427,9 +432,7 @@ fn a_password_change_applies_to_open_connections_and_401_closes() {
     let old = bcrypt::hash("old horse", 4).unwrap();
     std::fs::write(&cfg, format!("basic_auth_users:\n  prometheus: '{old}'\n")).unwrap();
     let ex = start(&logs, &cfg, &[]);
-    let mut conn = TcpStream::connect(ex.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut conn = connect(ex.addr);
     let request = format!(
         "GET /metrics HTTP/1.1\r\nHost: x\r\n{}\r\n",
         basic_header("prometheus", "old horse")
@@ -462,10 +465,7 @@ fn a_password_change_applies_to_open_connections_and_401_closes() {
     // No keep-alive after a 401: the server ends the connection.
     assert_closed(&mut conn, "after a 401");
     // The new password works.
-    let mut fresh = TcpStream::connect(ex.addr).unwrap();
-    fresh
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut fresh = connect(ex.addr);
     write!(
         fresh,
         "GET /metrics HTTP/1.1\r\nHost: x\r\n{}\r\n",
@@ -474,9 +474,7 @@ fn a_password_change_applies_to_open_connections_and_401_closes() {
     .unwrap();
     assert_eq!(read_response(&mut fresh).0, 200);
     // Without credentials: 401, then closed too.
-    let mut anon = TcpStream::connect(ex.addr).unwrap();
-    anon.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut anon = connect(ex.addr);
     anon.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut anon).0, 401);
@@ -489,9 +487,7 @@ fn a_429_closes_the_connection() {
     let cfg = logs.tmp.path().join("web.yml");
     std::fs::write(&cfg, "rate_limit:\n  interval: 1h\n  burst: 1\n").unwrap();
     let ex = start(&logs, &cfg, &[]);
-    let mut conn = TcpStream::connect(ex.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut conn = connect(ex.addr);
     conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut conn).0, 200);
@@ -508,9 +504,7 @@ fn idle_keep_alive_connections_are_closed() {
     let cfg = logs.tmp.path().join("web.yml");
     std::fs::write(&cfg, "{}\n").unwrap();
     let ex = start(&logs, &cfg, &["--web.read-header-timeout", "1s"]);
-    let mut conn = TcpStream::connect(ex.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut conn = connect(ex.addr);
     conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut conn).0, 200);
