@@ -28,8 +28,8 @@ use xmail_exporter::parse::LogKind;
 use xmail_exporter::parse::smail::parse_smail;
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::webmail::{Classifier, parse_webmail};
-use xmail_exporter::tail::file::read_stream;
-use xmail_exporter::tail::lines::LineBuf;
+use xmail_exporter::read::lines::LineBuf;
+use xmail_exporter::read::once::read_stream;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -173,7 +173,7 @@ fn stream(rel: &str) -> Stream {
     }
 }
 
-/// What `tail::file::read_whole` does for one file, from memory: returns the bytes read.
+/// What `read::once::read_whole` does for one file, from memory: returns the bytes read.
 fn feed(s: &Stream, buf: &mut LineBuf, rec: &mut Recorder) -> u64 {
     buf.clear();
     read_stream(&s.data[..], buf, &s.path, s.kind, &s.name, rec)

@@ -6,7 +6,7 @@
 //! - [`meaning`]: the one place an event becomes received, delivered, bounced or refused,
 //!   read by the metrics, `report` and `trace` alike;
 //! - [`tail`]: follows log directories through XMail's time-named files, truncations and
-//!   late lines, and hands complete lines to a [`tail::Sink`];
+//!   late lines, and hands complete lines to a [`read::Sink`];
 //! - [`metrics`]: every exported metric, declared once, and the [`metrics::Recorder`] sink
 //!   that parses lines and updates them;
 //! - [`http`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`;
@@ -27,16 +27,17 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod explain;
-pub mod http;
 pub mod logging;
 pub mod meaning;
 pub mod metrics;
 pub mod parse;
+pub mod rate;
+pub mod read;
 pub mod spool;
 pub mod summary;
 pub mod tail;
 pub mod trace;
-pub mod web_config;
+pub mod web;
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

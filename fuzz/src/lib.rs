@@ -17,7 +17,7 @@ use xmail_exporter::parse::status::{AuthMechanism, Status, StatusCode, parse_sta
 use xmail_exporter::parse::time::LocalTime;
 use xmail_exporter::parse::webmail::{Classifier, is_continuation, parse_webmail};
 use xmail_exporter::parse::{LogKind, ParseCtx, ParseError};
-use xmail_exporter::tail::lines::{Line, LineBuf, MAX_LINE_BYTES};
+use xmail_exporter::read::lines::{Line, LineBuf, MAX_LINE_BYTES};
 
 /// The built-in webmail rules, compiled once.
 pub static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(Classifier::default);
@@ -251,7 +251,7 @@ pub enum Got {
 pub struct Split {
     /// Lines handed out, in order.
     pub lines: Vec<Got>,
-    /// Bytes consumed (sum of [`xmail_exporter::tail::lines::Fill::consumed`]).
+    /// Bytes consumed (sum of [`xmail_exporter::read::lines::Fill::consumed`]).
     pub consumed: u64,
     /// The part of `consumed` skipped silently (a foreign first line).
     pub silent: u64,

@@ -11,9 +11,9 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::config::Settings;
 use crate::metrics::{Recorder, encode_text};
 use crate::parse::LogKind;
+use crate::read::Sink;
+use crate::read::once::read_whole;
 use crate::summary::{Summary, render_text};
-use crate::tail::Sink;
-use crate::tail::file::read_whole;
 
 /// A log file to read, with its kind.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,14 +17,14 @@ use anyhow::Context;
 
 use crate::cli::ServeArgs;
 use crate::config::Settings;
-use crate::http::{self, WebState};
 use crate::metrics::Recorder;
+use crate::read::discover::KindSet;
 use crate::tail::checkpoint::{self, Saver, Shared};
-use crate::tail::discover::KindSet;
 use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
 use crate::tail::{DirSpec, Tailer};
-use crate::web_config::WebConfigSource;
+use crate::web::config::WebConfigSource;
+use crate::web::{self, WebState};
 
 /// After SIGTERM, the tail and spool threads get until this long after the signal to stop
 /// (at least [`STOP_AT_LEAST`] each); then the process exits without them.
@@ -59,7 +59,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     }
     let mut recorder =
         Recorder::from_settings(&settings, true).context("cannot register metrics")?;
-    crate::tail::open::raise_fd_limit();
+    crate::read::open::raise_fd_limit();
     let registry = recorder.registry().clone();
     let spool_metrics = recorder.metrics().spool.clone();
     let start = if args.from_beginning {
@@ -68,7 +68,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         StartAt::End
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let open_cap = crate::tail::open::open_file_cap();
+    let open_cap = crate::read::open::open_file_cap(crate::tail::MAX_OPEN_FILES);
     tracing::debug!(files = open_cap, "at most this many log files open at once");
     let mut tailer = Tailer::new(dir_specs(args), start)
         .with_grace(args.drain_grace)
@@ -109,7 +109,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let result = runtime.block_on(async {
         let mut listeners = Vec::new();
         for address in &args.listen_addresses {
-            listeners.push(http::bind(address).await?);
+            listeners.push(web::bind(address).await?);
         }
         tracing::info!(
             version = crate::VERSION,
@@ -163,7 +163,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
                 *signalled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             }
         };
-        http::serve(listeners, state, signal).await;
+        web::serve(listeners, state, signal).await;
         let since = signalled
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -36,7 +36,8 @@ use crate::parse::smtp::parse_smtp;
 use crate::parse::time::TimeConverter;
 use crate::parse::webmail::Classifier;
 use crate::parse::{LogKind, ParseCtx, ParseError};
-use crate::tail::Sink;
+use crate::rate::Throttle;
+use crate::read::Sink;
 use delay::{DelayMetrics, JoinLimits, PENDING_WALL, Pending, ReceivedJoin, smtp_id_key};
 use domains::DomainMetrics;
 use exporter::ExporterMetrics;
@@ -207,47 +208,10 @@ pub fn encode_families(families: &[prometheus::proto::MetricFamily]) -> Vec<u8> 
     buf
 }
 
-/// How often a log line about a malformed line may be written, per log.
+/// Messages about malformed or over-long lines: at most this many at once per log...
 const MALFORMED_LOG_BURST: u32 = 5;
-/// The window that [`MALFORMED_LOG_BURST`] applies to.
-const MALFORMED_LOG_WINDOW: Duration = Duration::from_secs(60);
-
-/// Lets a few messages through per window and counts the rest.
-#[derive(Debug)]
-struct RateLimit {
-    window_start: Option<Instant>,
-    used: u32,
-    suppressed: u64,
-}
-
-impl RateLimit {
-    const fn new() -> RateLimit {
-        RateLimit {
-            window_start: None,
-            used: 0,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(n)` when a message may be logged now, with `n` messages suppressed before it.
-    fn allow(&mut self) -> Option<u64> {
-        let now = Instant::now();
-        match self.window_start {
-            Some(start) if now.duration_since(start) < MALFORMED_LOG_WINDOW => {}
-            _ => {
-                self.window_start = Some(now);
-                self.used = 0;
-            }
-        }
-        if self.used < MALFORMED_LOG_BURST {
-            self.used += 1;
-            Some(std::mem::take(&mut self.suppressed))
-        } else {
-            self.suppressed += 1;
-            None
-        }
-    }
-}
+/// ... and one more per this interval (5 a minute).
+const MALFORMED_LOG_INTERVAL: Duration = Duration::from_secs(12);
 
 /// Parses lines and updates the metrics: the [`Sink`] the tailer and `report` feed.
 pub struct Recorder {
@@ -256,7 +220,7 @@ pub struct Recorder {
     local: TimeConverter,
     utc: TimeConverter,
     last_event: [i64; LogKind::COUNT],
-    malformed_log: [RateLimit; LogKind::COUNT],
+    malformed_log: [Throttle; LogKind::COUNT],
     meaning: Meaning,
     received: ReceivedJoin,
     pending: Pending,
@@ -288,7 +252,9 @@ impl Recorder {
             local: TimeConverter::new(tz),
             utc: TimeConverter::new(TimeZone::UTC),
             last_event: [0; LogKind::COUNT],
-            malformed_log: std::array::from_fn(|_| RateLimit::new()),
+            malformed_log: std::array::from_fn(|_| {
+                Throttle::new(MALFORMED_LOG_INTERVAL, MALFORMED_LOG_BURST)
+            }),
             meaning: Meaning::new(),
             received: ReceivedJoin::new(JoinLimits::default()),
             pending: Pending::new(Some(PENDING_WALL)),
@@ -357,7 +323,7 @@ impl Recorder {
 
     fn malformed(&mut self, kind: LogKind, path: &Path, err: ParseError, line: &[u8]) {
         self.metrics.exporter.malformed[kind.index()].inc();
-        if let Some(suppressed) = self.malformed_log[kind.index()].allow() {
+        if let Some(suppressed) = self.malformed_log[kind.index()].allow(Instant::now()) {
             let shown = &line[..line.len().min(200)];
             tracing::debug!(
                 log = kind.as_str(),
@@ -463,7 +429,7 @@ impl Sink for Recorder {
     fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64) {
         ctx.smail_continues = false;
         self.metrics.exporter.malformed[ctx.kind.index()].inc();
-        if let Some(suppressed) = self.malformed_log[ctx.kind.index()].allow() {
+        if let Some(suppressed) = self.malformed_log[ctx.kind.index()].allow(Instant::now()) {
             tracing::debug!(log = ctx.kind.as_str(), path = %path.display(), bytes = len, suppressed, "over-long line skipped");
         }
     }

@@ -53,7 +53,7 @@ use crate::parse::status::{AuthMechanism, Stage, Status, StatusCode};
 use crate::parse::time::{LocalTime, TimeConverter};
 use crate::parse::webmail::{Classifier, WebmailEvent};
 use crate::parse::{LogKind, ParseCtx, ParseError};
-use crate::tail::Sink;
+use crate::read::Sink;
 
 pub mod report;
 pub mod text;

@@ -8,22 +8,22 @@
 //! reporting 0 but giving data, or one found shorter at every read) is flagged to the
 //! tailer, which stops reading it.
 //!
-//! Which files to follow is decided by [`super::discover`], when to stop following one, and
-//! how many stay open, by [`super::Tailer`]; how a file is opened by [`super::open`].
+//! Which files to follow is decided by [`crate::read::discover`], when to stop following one, and
+//! how many stay open, by [`super::Tailer`]; how a file is opened by [`crate::read::open`].
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Sink;
 use super::checkpoint::{Checkpoint, Shared};
 pub use super::identity::FileId;
 use super::identity::{FINGERPRINT_BYTES, Fingerprint};
-use super::lines::{Line, LineBuf};
-use super::open::open_log;
 use crate::parse::{LogKind, ParseCtx};
-use crate::web_config::rate::{RateLimit, TokenBucket};
+use crate::rate::Throttle;
+use crate::read::Sink;
+use crate::read::lines::{Line, LineBuf};
+use crate::read::open::open_log;
 
 /// A file found shorter than what was read of it this many reads in a row "truncates at
 /// every read": it is not a log being written, and is no longer read.
@@ -129,7 +129,7 @@ pub struct FollowedFile {
     /// `true` once a read error has been logged, until a read succeeds again.
     pub(crate) error_logged: bool,
     /// Limits this file's repeated warnings (made on the first).
-    warnings: Option<TokenBucket>,
+    warnings: Throttle,
 }
 
 impl FollowedFile {
@@ -158,23 +158,13 @@ impl FollowedFile {
             truncations: 0,
             size_lies: 0,
             error_logged: false,
-            warnings: None,
+            warnings: Throttle::new(WARNING_INTERVAL, 1),
         }
     }
 
     /// May a warning about this file be logged now? At most one per [`WARNING_INTERVAL`].
     pub fn may_warn(&mut self, now: Instant) -> bool {
-        self.warnings
-            .get_or_insert_with(|| {
-                TokenBucket::new(
-                    RateLimit {
-                        interval: WARNING_INTERVAL,
-                        burst: 1,
-                    },
-                    now,
-                )
-            })
-            .take(now)
+        self.warnings.allow(now).is_some()
     }
 
     /// While closed: does the name show a change since the file was last read to its end
@@ -447,42 +437,4 @@ impl Read for Honest<'_> {
         self.pos = end;
         Ok(n)
     }
-}
-
-/// Reads a whole file from the start, once (for `report`). Returns the bytes read.
-pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) -> io::Result<u64> {
-    let file = super::readahead::ReadAhead::new(open_log(path)?)?;
-    let mut lines = LineBuf::with_capacity(1 << 20);
-    read_stream(file, &mut lines, path, kind, name, sink)
-}
-
-/// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the
-/// content of the log file `path` named `name`. Returns the bytes read.
-pub fn read_stream(
-    mut reader: impl Read,
-    lines: &mut LineBuf,
-    path: &Path,
-    kind: LogKind,
-    name: &str,
-    sink: &mut impl Sink,
-) -> io::Result<u64> {
-    let mut ctx = ParseCtx::for_file(kind, name);
-    let mut total = 0;
-    loop {
-        let fill = lines.read_from(&mut reader, |line| match line {
-            Line::Complete(l) => sink.line(&mut ctx, path, l),
-            Line::TooLong(n) => sink.line_too_long(&mut ctx, path, n),
-        })?;
-        if fill.consumed > 0 {
-            sink.consumed(kind, fill.consumed);
-        }
-        if fill.read == 0 {
-            break;
-        }
-        total += fill.read as u64;
-    }
-    if lines.pending() > 0 {
-        tracing::debug!(path = %path.display(), bytes = lines.pending(), "last line has no line end: not counted");
-    }
-    Ok(total)
 }

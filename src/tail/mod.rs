@@ -16,7 +16,7 @@
 //! path that is not a directory.
 //!
 //! At most [`MAX_OPEN_FILES`] files are open at once (fewer when the process may open few
-//! descriptors, see [`open::open_file_cap`]), whatever the directories hold, so the HTTP
+//! descriptors, see [`crate::read::open::open_file_cap`]), whatever the directories hold, so the HTTP
 //! side always has descriptors for its connections. Beyond that, the files least recently
 //! read are closed; a closed file is looked at by name (one `stat`) at each pass and opened
 //! again, checked against its identity, when it changed. A file whose name was deleted or
@@ -37,12 +37,8 @@
 //! - [`watch`]: filesystem notifications that wake the loop.
 
 pub mod checkpoint;
-pub mod discover;
 pub mod file;
 pub mod identity;
-pub mod lines;
-pub mod open;
-pub mod readahead;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,9 +48,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::parse::{LogKind, ParseCtx};
+use crate::parse::LogKind;
+use crate::read::discover::{self, Found, KindSet};
+use crate::read::{Sink, open};
 use checkpoint::{Shared, State};
-use discover::{Found, KindSet};
 use file::{Change, FileId, FileState, FollowedFile, Outcome, StartAt};
 
 /// How long an older file stays open after a newer file of its kind appears. XMail computes
@@ -72,43 +69,6 @@ pub const MAX_OPEN_FILES: usize = 256;
 /// At most this many bytes are read from one file in one pass, so a long catch-up does not
 /// starve other files or delay a scrape.
 pub const READ_BUDGET: u64 = 32 << 20;
-
-/// Where the tailer's lines and events go. The metrics side implements it; tests record.
-pub trait Sink {
-    /// One complete line (without its LF) of a file of `ctx.kind`.
-    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]);
-    /// A line longer than [`lines::MAX_LINE_BYTES`] was skipped.
-    fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64);
-    /// `bytes` of complete lines (LF included) were consumed. Called after every read that
-    /// handed over lines, under the same checkpoint lock: the counts of those lines must be
-    /// visible to a scrape when it returns.
-    fn consumed(&mut self, kind: LogKind, bytes: u64);
-    /// A file is followed from now on; `rotation` when it appeared after start-up.
-    fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool);
-    /// A file was shorter than what was read of it: it is read again from the start.
-    fn truncated(&mut self, kind: LogKind, path: &Path);
-    /// Reading a file or listing a directory of this kind failed.
-    fn read_error(&mut self, kind: LogKind, path: &Path, err: &io::Error);
-    /// Bytes not yet read across the followed files of `kind`, after a pass.
-    fn lag(&mut self, kind: LogKind, bytes: u64);
-}
-
-/// A [`Sink`] for a reader that wants only the complete lines (a one-shot search such as
-/// `trace`): each is handed to the closure; over-long lines, byte counts and file events are
-/// ignored.
-pub struct EachLine<F>(pub F);
-
-impl<F: FnMut(&mut ParseCtx, &Path, &[u8])> Sink for EachLine<F> {
-    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
-        (self.0)(ctx, path, line);
-    }
-    fn line_too_long(&mut self, _: &mut ParseCtx, _: &Path, _: u64) {}
-    fn consumed(&mut self, _: LogKind, _: u64) {}
-    fn file_opened(&mut self, _: LogKind, _: &Path, _: bool) {}
-    fn truncated(&mut self, _: LogKind, _: &Path) {}
-    fn read_error(&mut self, _: LogKind, _: &Path, _: &io::Error) {}
-    fn lag(&mut self, _: LogKind, _: u64) {}
-}
 
 /// A directory to follow and the kinds of log it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,10 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::discover::KindSet;
 use super::file::{FileState, StartAt};
-use super::{DRAIN_GRACE, DirSpec, Sink, Tailer};
+use super::{DRAIN_GRACE, DirSpec, Tailer};
 use crate::parse::{LogKind, ParseCtx};
+use crate::read::Sink;
+use crate::read::discover::KindSet;
 
 /// Records everything the tailer reports.
 #[derive(Default, Debug)]
@@ -382,7 +383,7 @@ fn over_long_lines_are_reported_not_buffered() {
         fs::write(d.join("smtp-202611270000"), "").unwrap()
     });
     fx.poll();
-    let long = "y".repeat(super::lines::MAX_LINE_BYTES + 10);
+    let long = "y".repeat(crate::read::lines::MAX_LINE_BYTES + 10);
     fx.append("smtp-202611270000", &long);
     assert_eq!(fx.poll(), vec![]);
     fx.append("smtp-202611270000", "\nok\n");

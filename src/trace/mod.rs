@@ -7,14 +7,14 @@
 //! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
 //! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
 //! [`TimeRange`], in name order, so a message is followed across day files. They are read as
-//! streams, through the same [`crate::tail::Sink`] interface as the metrics and `report`: a first pass finds
+//! streams, through the same [`crate::read::Sink`] interface as the metrics and `report`: a first pass finds
 //! the message IDs an address or a spool file names (an ID query needs none), a second
 //! collects their lines and every bounce XMail sent.
 //!
 //! Owned here: the query, the choice of files, the grouping of lines into messages (XMail
 //! reuses IDs: lines of one ID days apart are different messages) and the notes. Parsing is
 //! [`crate::parse`]'s, what a delivery type means is [`crate::meaning`]'s, the sentences are
-//! [`crate::explain`]'s, reading a file is [`crate::tail::file::read_whole`]'s.
+//! [`crate::explain`]'s, reading a file is [`crate::read::once::read_whole`]'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -31,8 +31,8 @@ use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
 use crate::parse::{LogKind, ParseCtx};
-use crate::tail::EachLine;
-use crate::tail::discover::{self, KindSet};
+use crate::read::EachLine;
+use crate::read::discover::{self, KindSet};
 
 /// What is asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -275,7 +275,7 @@ fn read_all(
 ) -> anyhow::Result<()> {
     let mut sink = EachLine(line);
     for f in files {
-        crate::tail::file::read_whole(&f.path, f.kind, &f.name, &mut sink)
+        crate::read::once::read_whole(&f.path, f.kind, &f.name, &mut sink)
             .with_context(|| format!("cannot read {}", f.path.display()))?;
     }
     Ok(())

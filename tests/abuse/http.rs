@@ -405,7 +405,7 @@ fn unauthenticated_keep_alive_floods() {
 fn one_address_gets_at_most_its_limit() {
     let _serial = crate::serial();
     const ATTACKERS: usize = 200;
-    let limit = xmail_exporter::http::conn::MAX_PER_ADDRESS;
+    let limit = xmail_exporter::web::conn::MAX_PER_ADDRESS;
     let logs = TempLogs::new();
     let ex = start(&logs, &[]);
     let addr = ex.addr;

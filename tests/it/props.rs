@@ -19,7 +19,7 @@ use xmail_exporter::parse::status::{
 };
 use xmail_exporter::parse::time::LocalTime;
 use xmail_exporter::parse::webmail::parse_webmail;
-use xmail_exporter::tail::lines::{MAX_LINE_BYTES, READ_CHUNK};
+use xmail_exporter::read::lines::{MAX_LINE_BYTES, READ_CHUNK};
 
 #[path = "../../fuzz/src/lib.rs"]
 mod checks;
@@ -677,7 +677,7 @@ proptest! {
     }
 }
 
-/// One piece of a [`LineBuf`](xmail_exporter::tail::lines::LineBuf) input stream.
+/// One piece of a [`LineBuf`](xmail_exporter::read::lines::LineBuf) input stream.
 #[derive(Clone, Debug)]
 enum Piece {
     /// Short bytes, LF-heavy.

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use xmail_exporter::parse::{LogKind, ParseCtx};
+use xmail_exporter::read::Sink;
+use xmail_exporter::read::discover::KindSet;
 use xmail_exporter::tail::checkpoint::{Shared, State};
-use xmail_exporter::tail::discover::KindSet;
 use xmail_exporter::tail::file::StartAt;
-use xmail_exporter::tail::{DirSpec, Sink, Tailer};
+use xmail_exporter::tail::{DirSpec, Tailer};
 
 /// The simulated drain grace; each pass advances the clock by one second.
 const GRACE: Duration = Duration::from_secs(6);

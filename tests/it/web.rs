@@ -352,7 +352,7 @@ fn idle_and_slow_clients_are_cut_off() {
     let _ = n;
     // More idle connections than the server serves at once, plus one sending its headers
     // a byte at a time: a scrape still gets through, once the idle ones time out.
-    let hogs: Vec<TcpStream> = (0..xmail_exporter::http::MAX_CONNECTIONS + 20)
+    let hogs: Vec<TcpStream> = (0..xmail_exporter::web::MAX_CONNECTIONS + 20)
         .map(|_| TcpStream::connect(ex.addr).unwrap())
         .collect();
     let mut slow = TcpStream::connect(ex.addr).unwrap();

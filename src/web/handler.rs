@@ -18,10 +18,10 @@ use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::WebState;
+use super::config::Auth;
 use super::conn::{Commit, Conn};
 use crate::metrics::{encode_families, encode_text};
 use crate::tail::checkpoint::Pending;
-use crate::web_config::Auth;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 

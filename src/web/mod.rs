@@ -4,11 +4,15 @@
 //! This module binds the listeners, accepts connections without ever waiting for a free
 //! slot, and runs hyper (and TLS) on each. [`conn`] decides which connections stay open and
 //! tracks what each is doing; [`handler`] answers the requests. The web config
-//! ([`crate::web_config`]) is read per connection for TLS and per request for everything
+//! ([`config`]) is read per connection for TLS and per request for everything
 //! else; the checkpoints are [`crate::tail::checkpoint`]'s.
 
+pub mod auth;
+pub mod config;
 pub mod conn;
+pub mod format;
 pub mod handler;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +29,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::tail::checkpoint::Saver;
-use crate::web_config::WebConfigSource;
+use config::WebConfigSource;
 use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
 
 /// Connections open at once. At this limit (or at [`MAX_PER_ADDRESS`] from one client

@@ -4,8 +4,7 @@
 //! `trace`) is opened by [`open_log`], which refuses anything that is not a regular file,
 //! also behind a symlink: a FIFO would block the reader in `open()` until a writer comes, a
 //! device like `/dev/zero` never ends. How many log files stay open at once is the tailer's
-//! business ([`super::MAX_OPEN_FILES`]); [`raise_fd_limit`] and [`open_file_cap`] only say
-//! what the process may hold.
+//! business; [`raise_fd_limit`] and [`open_file_cap`] only say what the process may hold.
 
 use std::fs::File;
 use std::io;
@@ -139,11 +138,11 @@ pub fn raise_fd_limit() {
     }
 }
 
-/// How many log files the tailer may keep open: [`super::MAX_OPEN_FILES`], or a quarter of
-/// the process's descriptor limit when that is lower, so the HTTP side always has three
-/// quarters for its connections (at least 4).
-pub fn open_file_cap() -> usize {
-    let cap = super::MAX_OPEN_FILES;
+/// How many log files may be kept open: `wanted`, or a quarter of the process's descriptor
+/// limit when that is lower, so the HTTP side always has three quarters for its connections
+/// (at least 4).
+pub fn open_file_cap(wanted: usize) -> usize {
+    let cap = wanted;
     #[cfg(unix)]
     {
         let mut lim = libc::rlimit {
@@ -201,7 +200,7 @@ mod tests {
 
     #[test]
     fn the_cap_leaves_most_descriptors_to_the_rest() {
-        let cap = open_file_cap();
-        assert!((4..=super::super::MAX_OPEN_FILES).contains(&cap), "{cap}");
+        let cap = open_file_cap(256);
+        assert!((4..=256).contains(&cap), "{cap}");
     }
 }

@@ -30,16 +30,12 @@
 //!
 //! - [`format`]: the file, its validation and the header allow-list;
 //! - [`tls`]: `tls_server_config` into a rustls configuration;
-//! - [`auth`]: basic authentication, its cache and the one-at-a-time bcrypt;
-//! - [`rate`]: the rate limit's token bucket.
+//! - [`auth`]: basic authentication, its cache and the one-at-a-time bcrypt.
 //!
-//! The HTTP side ([`crate::http`]) uses the result per connection (TLS) and per request
+//! The rate limit's token bucket is [`crate::rate`]'s.
+//!
+//! The HTTP side ([`super`]) uses the result per connection (TLS) and per request
 //! (rate limit, credentials, headers).
-
-pub mod auth;
-pub mod format;
-pub mod rate;
-pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -48,10 +44,11 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use hyper::header::{HeaderName, HeaderValue};
 
-pub use auth::Auth;
-use auth::{Authenticator, Users};
-use rate::{RateLimit, TokenBucket};
-use tls::{ClientCerts, Tls};
+pub use super::auth::Auth;
+use super::auth::{Authenticator, Users};
+use super::format;
+use super::tls::{ClientCerts, Tls};
+use crate::rate::{RateLimit, TokenBucket};
 
 /// How often the reloader looks at the files.
 pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -61,11 +58,11 @@ pub struct WebConfig {
     /// TLS, when configured.
     pub tls: Option<Tls>,
     /// The users; empty means no authentication.
-    users: Users,
+    pub(super) users: Users,
     /// Added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The request rate limit, when configured.
-    rate_limit: Option<RateLimit>,
+    pub(super) rate_limit: Option<RateLimit>,
 }
 
 impl WebConfig {

@@ -1,7 +1,7 @@
 //! The file: its YAML format (the Prometheus exporter-toolkit's), read and validated into a
 //! [`WebConfig`]. Errors name the file and the setting and say what to write instead.
 //! Building TLS is [`super::tls`]'s; deciding whether a reload may apply is
-//! [`super::WebConfigSource`]'s.
+//! [`super::config::WebConfigSource`]'s.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,9 +11,9 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::auth::Users;
-use super::rate::RateLimit;
+use super::config::{Stamp, WebConfig};
 use super::tls::{TlsFile, build_tls};
-use super::{Stamp, WebConfig};
+use crate::rate::RateLimit;
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]

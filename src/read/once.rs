@@ -1,0 +1,54 @@
+//! Reading a log file once, from its first byte to its end (`report`, `trace`): no offsets,
+//! no checkpoints, no waiting for more. The file is read on a second thread
+//! ([`super::readahead`]) while this one splits and parses, through the same line buffer and
+//! [`Sink`] as the tailer.
+//!
+//! Which files to read is the caller's ([`super::discover`]); following files as they grow
+//! is [`crate::tail`]'s.
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use super::Sink;
+use super::lines::{Line, LineBuf};
+use super::open::open_log;
+use super::readahead::ReadAhead;
+use crate::parse::{LogKind, ParseCtx};
+
+/// Reads a whole file from the start, once (for `report`). Returns the bytes read.
+pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) -> io::Result<u64> {
+    let file = ReadAhead::new(open_log(path)?)?;
+    let mut lines = LineBuf::with_capacity(1 << 20);
+    read_stream(file, &mut lines, path, kind, name, sink)
+}
+
+/// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the
+/// content of the log file `path` named `name`. Returns the bytes read.
+pub fn read_stream(
+    mut reader: impl Read,
+    lines: &mut LineBuf,
+    path: &Path,
+    kind: LogKind,
+    name: &str,
+    sink: &mut impl Sink,
+) -> io::Result<u64> {
+    let mut ctx = ParseCtx::for_file(kind, name);
+    let mut total = 0;
+    loop {
+        let fill = lines.read_from(&mut reader, |line| match line {
+            Line::Complete(l) => sink.line(&mut ctx, path, l),
+            Line::TooLong(n) => sink.line_too_long(&mut ctx, path, n),
+        })?;
+        if fill.consumed > 0 {
+            sink.consumed(kind, fill.consumed);
+        }
+        if fill.read == 0 {
+            break;
+        }
+        total += fill.read as u64;
+    }
+    if lines.pending() > 0 {
+        tracing::debug!(path = %path.display(), bytes = lines.pending(), "last line has no line end: not counted");
+    }
+    Ok(total)
+}
