@@ -1,8 +1,10 @@
 //! What survives a restart: for each followed file, its identity and the offset up to which
 //! its lines are in the counters that were last served to Prometheus.
 //!
-//! The tailer updates the shared [`State`] under the same lock as the metrics it changes, so a
-//! scrape that takes the lock sees counters and offsets that match. [`Saver`] takes that
+//! The tailer (and only it: [`super::step::read_file`] for offsets, [`super::Tailer`] for
+//! files found, drained and forgotten) updates the shared [`State`] under the same lock as
+//! the metrics it changes, so a scrape that takes the lock sees counters and offsets that
+//! match. [`Saver`] takes that
 //! snapshot with the scrape's metrics; the HTTP side writes it to disk (temporary file,
 //! fsync, rename) only once the scrape's response was written to the socket, so a checkpoint
 //! becomes the resume point only after the counts it stands for left the exporter. After a
@@ -148,6 +150,25 @@ pub struct State {
 }
 
 impl State {
+    /// Records that `path` is followed from `checkpoint` on.
+    pub fn follow(&mut self, path: &Path, checkpoint: Checkpoint) {
+        self.files.insert(path.to_path_buf(), checkpoint);
+    }
+
+    /// Moves a followed file's checkpoint to `checkpoint` (its lines up to the offset were
+    /// handed to the metrics under the same lock). A file no longer followed is left out.
+    pub fn advance(&mut self, path: &Path, checkpoint: Checkpoint) {
+        if let Some(cp) = self.files.get_mut(path) {
+            *cp = checkpoint;
+        }
+    }
+
+    /// Forgets a file that is no longer followed and was not drained (gone, replaced, or
+    /// not a log).
+    pub fn forget(&mut self, path: &Path) {
+        self.files.remove(path);
+    }
+
     /// Records that `name` in `dir` was read to the end and closed.
     pub fn drained(&mut self, dir: &Path, kind: LogKind, name: &str, path: &Path) {
         self.files.remove(path);

@@ -16,7 +16,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::checkpoint::{Checkpoint, Shared};
+use super::checkpoint::Checkpoint;
 pub use super::identity::FileId;
 use super::identity::{FINGERPRINT_BYTES, Fingerprint};
 use crate::parse::{LogKind, ParseCtx};
@@ -62,6 +62,23 @@ impl FileState {
     }
 }
 
+/// What moves a followed file from one [`FileState`] to the next ([`FollowedFile::advance`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A newer file of its kind was seen at this time: XMail writes there now.
+    Superseded(Instant),
+    /// A read at `now` found nothing new; late lines are awaited for `grace` after the newer
+    /// file appeared.
+    Quiet {
+        /// The time of the read.
+        now: Instant,
+        /// How long a draining file waits for late lines.
+        grace: Duration,
+    },
+    /// Its size turned out to lie about its content: it is not a log.
+    NotALog,
+}
+
 /// Where to start reading a file that was not followed before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartAt {
@@ -82,7 +99,7 @@ pub enum Change {
     Replaced(FileId),
 }
 
-/// What [`FollowedFile::read_new`] did.
+/// What a read of a followed file did ([`Reading::finish`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Read this many bytes (0: nothing new).
@@ -100,8 +117,8 @@ pub struct FollowedFile {
     pub path: PathBuf,
     /// Its identity when first seen.
     pub id: FileId,
-    /// Drain state.
-    pub state: FileState,
+    /// Drain state: set when found, then changed by [`FollowedFile::advance`] only.
+    state: FileState,
     /// Parser state carried from line to line.
     pub ctx: ParseCtx,
     /// Its first bytes, once opened (see [`Fingerprint`]).
@@ -134,18 +151,20 @@ pub struct FollowedFile {
 
 impl FollowedFile {
     /// A file found at `path` with metadata `meta`, to be read from `offset` (its size for a
-    /// start at the end: a partial last line there is skipped). Nothing is opened yet.
+    /// start at the end: a partial last line there is skipped), in `state`. Nothing is
+    /// opened yet.
     pub fn new(
         path: PathBuf,
         kind: LogKind,
         name: &str,
         meta: &Metadata,
         offset: u64,
+        state: FileState,
     ) -> FollowedFile {
         FollowedFile {
             path,
             id: FileId::of(meta),
-            state: FileState::Following,
+            state,
             ctx: ParseCtx::for_file(kind, name),
             fingerprint: Fingerprint::default(),
             file: None,
@@ -160,6 +179,32 @@ impl FollowedFile {
             error_logged: false,
             warnings: Throttle::new(WARNING_INTERVAL, 1),
         }
+    }
+
+    /// Moves the file along its states; the one place its state changes after it was first
+    /// found. Following becomes draining when a newer file appears, draining becomes
+    /// drained (and closed) once a read finds nothing after the grace, and any state not
+    /// done becomes ignored (and closed) when the file is not a log. Returns `true` when the
+    /// state changed.
+    pub fn advance(&mut self, event: Event) -> bool {
+        let next = match (self.state, event) {
+            (FileState::Following, Event::Superseded(at)) => FileState::Draining { since: at },
+            (FileState::Draining { since }, Event::Quiet { now, grace })
+                if now.saturating_duration_since(since) >= grace =>
+            {
+                FileState::Drained
+            }
+            (state, Event::NotALog) if !state.is_done() => FileState::Ignored,
+            (state, _) => state,
+        };
+        if next == self.state {
+            return false;
+        }
+        if next.is_done() {
+            self.close();
+        }
+        self.state = next;
+        true
     }
 
     /// May a warning about this file be logged now? At most one per [`WARNING_INTERVAL`].
@@ -177,6 +222,11 @@ impl FollowedFile {
     pub fn unread(&self) -> u64 {
         let pending = self.lines.as_ref().map_or(0, LineBuf::pending);
         self.size.saturating_sub(self.offset + pending)
+    }
+
+    /// Where the file stands.
+    pub fn state(&self) -> FileState {
+        self.state
     }
 
     /// The log kind.
@@ -273,21 +323,16 @@ impl FollowedFile {
         self.lines = None;
     }
 
-    /// Reads what was appended, up to about `budget` bytes, handing complete lines to
-    /// `sink`. A file found shorter than what was read is read again from the start. With
-    /// `commit`, each chunk's metric updates and the new offset happen under its lock.
-    /// `Outcome::Read(0)` means the end was reached with nothing new.
-    pub fn read_new(
-        &mut self,
-        sink: &mut impl Sink,
-        budget: u64,
-        commit: Option<&Shared>,
-    ) -> io::Result<Outcome> {
+    /// Starts a read of what was appended: opens the file if it is closed, and checks it.
+    /// A file found shorter than what was read (or rewritten) starts again from its first
+    /// byte ([`Start::Restarted`]). The caller then alternates [`Reading::fill`] (outside any
+    /// lock) and [`Reading::hand_over`], and ends with [`Reading::finish`].
+    pub fn start_read(&mut self) -> io::Result<Start<'_>> {
         let fingerprint_before = self.fingerprint;
         let rewritten = match self.ensure_open()? {
             Reopened::Replaced => {
                 self.close();
-                return Ok(Outcome::Replaced);
+                return Ok(Start::Replaced);
             }
             Reopened::Rewritten => true,
             Reopened::Same => false,
@@ -297,12 +342,12 @@ impl FollowedFile {
         };
         let meta = file.metadata()?;
         let size = meta.len();
-        let read_pos = self.offset + lines.pending();
-        if rewritten || size < read_pos {
+        let mut restarted = false;
+        if rewritten || size < self.offset + lines.pending() {
             self.truncations += 1;
             if self.truncations >= TRUNCATIONS_IN_A_ROW {
                 self.close();
-                return Ok(Outcome::Odd(
+                return Ok(Start::Odd(
                     "it was found shorter than what was read at every read",
                 ));
             }
@@ -311,87 +356,163 @@ impl FollowedFile {
             self.ctx.smail_continues = false;
             self.ctx.webmail_error_seen = false;
             self.fingerprint = Fingerprint::of(file)?;
-            let mut guard = commit.map(Shared::lock);
             self.offset = 0;
-            sink.truncated(self.ctx.kind, &self.path);
-            if let Some(cp) = guard.as_mut().and_then(|st| st.files.get_mut(&self.path)) {
-                *cp = Checkpoint {
-                    id: self.id,
-                    fingerprint: self.fingerprint,
-                    offset: 0,
-                };
-            }
+            restarted = true;
         } else {
             self.truncations = 0;
         }
         self.size = size;
-        let mut total = 0u64;
-        let mut at_end = false;
+        let pos = self.offset + lines.pending();
+        let reading = Reading {
+            f: self,
+            modified: meta.modified().ok(),
+            known: size,
+            pos,
+            total: 0,
+            at_end: false,
+            lies: false,
+            fingerprint_before,
+        };
+        Ok(if restarted {
+            Start::Restarted(reading)
+        } else {
+            Start::Ready(reading)
+        })
+    }
+}
+
+/// What [`FollowedFile::start_read`] found.
+pub enum Start<'a> {
+    /// Ready to read on from the offset.
+    Ready(Reading<'a>),
+    /// The file is shorter than what was read, or was rewritten: it is read again from its
+    /// first byte, its offset is 0 (the caller records that, and tells its sink).
+    Restarted(Reading<'a>),
+    /// Re-opened, the name turned out to hold another file (another device and inode): the
+    /// handle is closed and nothing was read.
+    Replaced,
+    /// The file is not a log (the reason, in words). Closed.
+    Odd(&'static str),
+}
+
+/// One read of a followed file, from [`FollowedFile::start_read`] to [`Reading::finish`].
+/// It reads and hands lines on; it takes no lock and records nothing: what it read and where
+/// it stopped is returned to the caller (the tailer), which does both.
+pub struct Reading<'a> {
+    f: &'a mut FollowedFile,
+    /// The file's modification time when the read started.
+    modified: Option<SystemTime>,
+    /// The size as last looked at (see [`Honest`]).
+    known: u64,
+    /// The file position.
+    pos: u64,
+    /// Bytes read so far.
+    total: u64,
+    /// The last fill found nothing more.
+    at_end: bool,
+    /// The last fill was refused: the file gave more bytes than its size.
+    lies: bool,
+    fingerprint_before: Fingerprint,
+}
+
+impl Reading<'_> {
+    /// The file being read.
+    pub fn file(&self) -> &FollowedFile {
+        self.f
+    }
+
+    /// Bytes read so far in this read.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Reads once into the line buffer, without looking at the bytes (so the caller can do
+    /// it outside its lock). Returns `false` when there is nothing more to hand over now: the
+    /// end was reached, or the file lied about its size (then nothing of this read counts).
+    pub fn fill(&mut self) -> io::Result<bool> {
+        let f = &mut *self.f;
+        let (Some(file), Some(lines)) = (f.file.as_mut(), f.lines.as_mut()) else {
+            unreachable!("open while reading");
+        };
         let mut honest = Honest {
             file,
-            known: size,
-            pos: self.offset + lines.pending(),
+            known: self.known,
+            pos: self.pos,
             lied: false,
         };
-        let mut lies = false;
-        let (ctx, path) = (&mut self.ctx, &self.path);
-        while total < budget {
-            // The read is done outside the lock: a slow disk does not hold up a scrape.
-            let read = match lines.fill(&mut honest) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData && honest.lied => {
-                    lies = true;
-                    break;
-                }
-                Err(e) => return Err(e),
-            };
-            let mut guard = commit.map(Shared::lock);
-            let fill = lines.lines(|line| match line {
-                Line::Complete(l) => sink.line(ctx, path, l),
-                Line::TooLong(n) => sink.line_too_long(ctx, path, n),
-            });
-            debug_assert_eq!(fill.read, read);
-            self.offset += fill.consumed;
-            if fill.consumed > fill.silent {
-                sink.consumed(ctx.kind, fill.consumed - fill.silent);
+        let read = lines.fill(&mut honest);
+        self.known = honest.known;
+        self.pos = honest.pos;
+        match read {
+            Ok(n) => {
+                self.at_end = n == 0;
+                self.total += n as u64;
+                Ok(true)
             }
-            if let Some(cp) = guard.as_mut().and_then(|st| st.files.get_mut(path)) {
-                cp.offset = self.offset;
+            Err(e) if e.kind() == io::ErrorKind::InvalidData && honest.lied => {
+                self.lies = true;
+                Ok(false)
             }
-            drop(guard);
-            if fill.read == 0 {
-                at_end = true;
-                self.size_lies = 0;
-                break;
-            }
-            total += fill.read as u64;
+            Err(e) => Err(e),
         }
-        let file = honest.file;
-        if lies {
-            self.size_lies += 1;
-            if self.size_lies >= SIZE_LIES_IN_A_ROW {
-                self.close();
-                return Ok(Outcome::Odd(
-                    "it gives more bytes than its size says (a /proc or /sys file, or a device?)",
+    }
+
+    /// Hands the lines completed by the last [`Reading::fill`] to `sink` and moves the offset
+    /// past them. Returns the file's checkpoint after them: the caller records it, under the
+    /// same lock as the sink's updates, so a scrape sees both or neither.
+    pub fn hand_over(&mut self, sink: &mut impl Sink) -> Checkpoint {
+        let f = &mut *self.f;
+        let (ctx, path) = (&mut f.ctx, &f.path);
+        let Some(lines) = f.lines.as_mut() else {
+            unreachable!("open while reading");
+        };
+        let fill = lines.lines(|line| match line {
+            Line::Complete(l) => sink.line(ctx, path, l),
+            Line::TooLong(n) => sink.line_too_long(ctx, path, n),
+        });
+        f.offset += fill.consumed;
+        if fill.consumed > fill.silent {
+            sink.consumed(ctx.kind, fill.consumed - fill.silent);
+        }
+        f.checkpoint()
+    }
+
+    /// Has the last fill reached the end of what the file holds now?
+    pub fn at_end(&self) -> bool {
+        self.at_end
+    }
+
+    /// Ends the read: notes what was seen of the file. Returns what the read did, and the
+    /// checkpoint when the file's first bytes (its fingerprint) changed during it, to be
+    /// recorded.
+    pub fn finish(self) -> io::Result<(Outcome, Option<Checkpoint>)> {
+        let f = self.f;
+        if self.lies {
+            f.size_lies += 1;
+            if f.size_lies >= SIZE_LIES_IN_A_ROW {
+                f.close();
+                return Ok((
+                    Outcome::Odd(
+                        "it gives more bytes than its size says (a /proc or /sys file, or a device?)",
+                    ),
+                    None,
                 ));
             }
+        } else if self.at_end {
+            f.size_lies = 0;
         }
-        self.size = self
-            .size
-            .max(honest.known)
-            .max(self.offset + lines.pending());
-        self.seen = at_end.then(|| (self.offset + lines.pending(), meta.modified().ok()));
-        if self.fingerprint.len < FINGERPRINT_BYTES && self.size > self.fingerprint.len {
-            self.fingerprint = Fingerprint::of(file)?;
+        let (Some(file), Some(lines)) = (f.file.as_mut(), f.lines.as_ref()) else {
+            unreachable!("open while reading");
+        };
+        let pending = lines.pending();
+        f.size = f.size.max(self.known).max(f.offset + pending);
+        f.seen = self.at_end.then(|| (f.offset + pending, self.modified));
+        if f.fingerprint.len < FINGERPRINT_BYTES && f.size > f.fingerprint.len {
+            f.fingerprint = Fingerprint::of(file)?;
         }
-        if self.fingerprint != fingerprint_before
-            && let Some(c) = commit
-            && let Some(cp) = c.lock().files.get_mut(path)
-        {
-            cp.fingerprint = self.fingerprint;
-        }
-        self.error_logged = false;
-        Ok(Outcome::Read(total))
+        f.error_logged = false;
+        let changed = (f.fingerprint != self.fingerprint_before).then(|| f.checkpoint());
+        Ok((Outcome::Read(self.total), changed))
     }
 }
 

@@ -37,22 +37,27 @@
 //! - [`watch`]: filesystem notifications that wake the loop.
 
 pub mod checkpoint;
+mod dirs;
 pub mod file;
 pub mod identity;
+mod step;
 pub mod watch;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::parse::LogKind;
-use crate::read::discover::{self, Found, KindSet};
+use crate::read::discover::{Found, KindSet};
 use crate::read::{Sink, open};
 use checkpoint::{Shared, State};
-use file::{Change, FileId, FileState, FollowedFile, Outcome, StartAt};
+pub use dirs::DirSpec;
+use dirs::{DirHealth, WatchedDir};
+use file::{Event, FileId, FileState, FollowedFile, Outcome, StartAt};
+use step::{Done, Step, close_least_recent, settle, step_file};
 
 /// How long an older file stays open after a newer file of its kind appears. XMail computes
 /// the file name and the time stamp separately, so a line can land in the previous file
@@ -69,36 +74,6 @@ pub const MAX_OPEN_FILES: usize = 256;
 /// At most this many bytes are read from one file in one pass, so a long catch-up does not
 /// starve other files or delay a scrape.
 pub const READ_BUDGET: u64 = 32 << 20;
-
-/// A directory to follow and the kinds of log it holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DirSpec {
-    /// The directory.
-    pub path: PathBuf,
-    /// The kinds of log read from it.
-    pub kinds: KindSet,
-}
-
-/// Whether a directory could be read at the last look.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DirHealth {
-    /// Not looked at yet.
-    Unknown,
-    /// Listed fine.
-    Readable,
-    /// Does not exist (nor a directory above it): nothing to read, not an error.
-    Missing,
-    /// Exists but could not be listed (no permission, I/O error, not a directory, ...).
-    Unreadable,
-}
-
-struct WatchedDir {
-    spec: DirSpec,
-    health: DirHealth,
-    /// Identity, modification and status change times at the last listing.
-    listed: Option<(FileId, Option<SystemTime>, (i64, i64))>,
-    last_full_scan: Option<Instant>,
-}
 
 /// Files are kept in this order: by directory, kind, then name (XMail's names sort by time).
 type FileKey = (usize, LogKind, String);
@@ -128,8 +103,6 @@ pub struct Tailer {
     orphans: Vec<FollowedFile>,
     /// Counts reads that gave data: a file's `active` is the count at its last one.
     tick: u64,
-    /// Log-named entries that are not regular files, already warned about: (dir, name).
-    odd_warned: BTreeSet<(usize, String)>,
     /// Set to stop a pass early (at shutdown).
     stop: Option<Arc<AtomicBool>>,
 }
@@ -147,15 +120,7 @@ impl Tailer {
             }
         }
         Tailer {
-            dirs: merged
-                .into_iter()
-                .map(|spec| WatchedDir {
-                    spec,
-                    health: DirHealth::Unknown,
-                    listed: None,
-                    last_full_scan: None,
-                })
-                .collect(),
+            dirs: merged.into_iter().map(WatchedDir::new).collect(),
             files: BTreeMap::new(),
             start,
             grace: DRAIN_GRACE,
@@ -164,7 +129,6 @@ impl Tailer {
             cap: MAX_OPEN_FILES,
             orphans: Vec::new(),
             tick: 0,
-            odd_warned: BTreeSet::new(),
             stop: None,
         }
     }
@@ -278,7 +242,7 @@ impl Tailer {
         let stop = self.stop.clone();
         let stopping = || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
         for (key, f) in self.files.iter_mut() {
-            if f.state.is_done() {
+            if f.state().is_done() {
                 continue;
             }
             if stopping() {
@@ -336,7 +300,7 @@ impl Tailer {
     fn read_orphans(&mut self, sink: &mut impl Sink, pass: &mut Pass, lag: &mut [u64]) {
         self.orphans.retain_mut(|f| {
             // Their lines are in no checkpoint (the name may hold another file now).
-            match f.read_new(sink, READ_BUDGET, None) {
+            match step::read_file(f, sink, READ_BUDGET, None) {
                 Ok(Outcome::Read(n)) if n > 0 => {
                     pass.bytes_read += n;
                     pass.more |= n >= READ_BUDGET;
@@ -371,7 +335,7 @@ impl Tailer {
                 if let Some(c) = commit
                     && let Some(f) = self.files.get(&key)
                 {
-                    c.lock().files.remove(&f.path);
+                    c.lock().forget(&f.path);
                 }
             }
             Done::Gone | Done::Replaced => {
@@ -384,7 +348,7 @@ impl Tailer {
                     return;
                 };
                 if let Some(c) = commit {
-                    c.lock().files.remove(&f.path);
+                    c.lock().forget(&f.path);
                 }
                 if f.is_open() && f.unread() > 0 {
                     tracing::debug!(path = %f.path.display(), "log file is gone: reading the rest of it");
@@ -399,65 +363,16 @@ impl Tailer {
 
     /// Lists directory `i` if it may have changed, and brings the followed files in line.
     fn look_at_dir(&mut self, i: usize, sink: &mut impl Sink, now: Instant) {
-        let dir = &mut self.dirs[i];
-        let meta = match std::fs::metadata(&dir.spec.path) {
-            Ok(m) if m.is_dir() => m,
-            Ok(_) => {
-                let e = io::Error::other("not a directory");
-                return dir_failed(dir, sink, &e);
-            }
-            Err(e) if does_not_exist(&e) => return dir_missing(dir),
-            Err(e) => return dir_failed(dir, sink, &e),
-        };
-        let stamp = (FileId::of(&meta), meta.modified().ok(), changed(&meta));
-        let due = dir
-            .last_full_scan
-            .is_none_or(|t| now.duration_since(t) >= FULL_RESCAN_INTERVAL);
-        if dir.listed == Some(stamp) && !due && dir.health == DirHealth::Readable {
+        let Some(listed) = self.dirs[i].look(sink, now) else {
             return;
-        }
-        let listing = match discover::scan_all(&dir.spec.path, dir.spec.kinds) {
-            Ok(listing) => listing,
-            // Removed between the two calls.
-            Err(e) if does_not_exist(&e) => return dir_missing(dir),
-            Err(e) => return dir_failed(dir, sink, &e),
         };
-        let found = listing.found;
-        if dir.health != DirHealth::Readable {
-            tracing::info!(dir = %dir.spec.path.display(), files = found.len(), "reading log directory");
-        }
-        for odd in &listing.odd {
-            if !self.odd_warned.contains(&(i, odd.name.clone())) {
-                tracing::warn!(
-                    path = %dir.spec.path.join(&odd.name).display(),
-                    kind = odd.what,
-                    "named like a log file but not a regular file: not read; remove it or make it a regular file"
-                );
-                self.odd_warned.insert((i, odd.name.clone()));
-            }
-        }
-        self.odd_warned.retain(|(d, name)| {
-            *d != i
-                || listing
-                    .odd
-                    .binary_search_by(|o| o.name.as_str().cmp(name))
-                    .is_ok()
-        });
-        // Only files there at start-up use the start position (or the previous run's
-        // checkpoints): a directory that could not be read at start-up holds files that
-        // are new since then.
-        let first = dir.health == DirHealth::Unknown;
-        // A directory that comes back after it could not be read (or was gone) may hold other
-        // files under old names: drained files are then checked again.
-        let revalidate = matches!(dir.health, DirHealth::Unreadable | DirHealth::Missing);
-        dir.health = DirHealth::Readable;
-        dir.listed = Some(stamp);
-        dir.last_full_scan = Some(now);
-        let dir_path = dir.spec.path.clone();
-        if revalidate {
+        if listed.revalidate {
+            // A directory that comes back after it could not be read (or was gone) may hold
+            // other files under old names: drained files are then checked again.
             self.forget_replaced_drained(i);
         }
-        self.sync_files(i, &dir_path, found, first, sink, now);
+        let dir_path = self.dirs[i].spec.path.clone();
+        self.sync_files(i, &dir_path, listed.found, listed.first, sink, now);
     }
 
     fn sync_files(
@@ -473,7 +388,7 @@ impl Tailer {
         // their open handle read to the end) by the next read.
         self.files.retain(|k, f| {
             k.0 != i
-                || !f.state.is_done()
+                || !f.state().is_done()
                 || found
                     .binary_search_by(|x| (x.kind, x.name.as_str()).cmp(&(k.1, k.2.as_str())))
                     .is_ok()
@@ -488,7 +403,7 @@ impl Tailer {
             if self
                 .files
                 .get(&key)
-                .is_none_or(|x| x.state != FileState::Ignored)
+                .is_none_or(|x| x.state() != FileState::Ignored)
             {
                 newest[f.kind.index()] = Some(f.name.as_str());
             }
@@ -497,8 +412,8 @@ impl Tailer {
             let key = (i, f.kind, f.name.clone());
             let is_newest = newest[f.kind.index()] == Some(f.name.as_str());
             if let Some(existing) = self.files.get_mut(&key) {
-                if !is_newest && existing.state == FileState::Following {
-                    existing.state = FileState::Draining { since: now };
+                if !is_newest {
+                    existing.advance(Event::Superseded(now));
                 }
                 continue;
             }
@@ -520,17 +435,16 @@ impl Tailer {
                 Start::At(o) => o,
                 Start::Done => meta.len(),
             };
-            let mut followed = FollowedFile::new(path, f.kind, &f.name, &meta, offset);
             let idle = meta
                 .modified()
                 .ok()
                 .and_then(|m| m.elapsed().ok())
                 .unwrap_or(Duration::MAX);
-            if start == Start::Done
+            let state = if start == Start::Done
                 || (first && !is_newest && idle >= self.grace && offset == meta.len())
             {
                 // Read before (by this or the previous run) and not written to lately.
-                followed.state = FileState::Drained;
+                FileState::Drained
             } else if !is_newest {
                 // An older file: if it was not written to lately, close it as soon as it is
                 // read; otherwise give it the full grace for late lines.
@@ -539,18 +453,20 @@ impl Tailer {
                 } else {
                     now
                 };
-                followed.state = FileState::Draining { since };
-            }
+                FileState::Draining { since }
+            } else {
+                FileState::Following
+            };
+            let followed = FollowedFile::new(path, f.kind, &f.name, &meta, offset, state);
             if let Some(c) = &self.commit {
                 let mut st = c.lock();
-                if followed.state == FileState::Drained {
+                if state == FileState::Drained {
                     st.drained(dir, f.kind, &f.name, &followed.path);
                 } else {
-                    st.files
-                        .insert(followed.path.clone(), followed.checkpoint());
+                    st.follow(&followed.path, followed.checkpoint());
                 }
             }
-            if followed.state != FileState::Drained {
+            if state != FileState::Drained {
                 sink.file_opened(f.kind, &followed.path, !first);
             }
             self.files.insert(key, followed);
@@ -562,7 +478,7 @@ impl Tailer {
     fn forget_replaced_drained(&mut self, i: usize) {
         self.files.retain(|k, f| {
             k.0 != i
-                || !f.state.is_done()
+                || !f.state().is_done()
                 || std::fs::metadata(&f.path).is_ok_and(|m| FileId::of(&m) == f.id)
         });
     }
@@ -615,184 +531,6 @@ enum Start {
     At(u64),
     /// Nowhere: it was read to its end before.
     Done,
-}
-
-/// A directory's status change time: a chmod or chown changes it, not the modification
-/// time, and a directory that became unreadable must be listed (and fail) at once.
-#[cfg(unix)]
-fn changed(meta: &std::fs::Metadata) -> (i64, i64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.ctime(), meta.ctime_nsec())
-}
-
-/// Elsewhere the modification time and the periodic full listing have to do.
-#[cfg(not(unix))]
-fn changed(_meta: &std::fs::Metadata) -> (i64, i64) {
-    (0, 0)
-}
-
-/// The error says the directory (or one above it) does not exist.
-fn does_not_exist(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
-}
-
-/// The directory does not exist: said once per change, no read error.
-fn dir_missing(dir: &mut WatchedDir) {
-    let path = dir.spec.path.display();
-    match dir.health {
-        DirHealth::Missing => {}
-        // The optional webmail directory is missing on every host without Nmail.
-        DirHealth::Unknown if !dir.spec.kinds.contains(LogKind::Smtp) => tracing::info!(
-            dir = %path,
-            "log directory does not exist: nothing to read; it is followed if it appears"
-        ),
-        DirHealth::Unknown => tracing::warn!(
-            dir = %path,
-            "log directory does not exist: nothing to read; it is followed if it appears (check --xmail.log-dir)"
-        ),
-        DirHealth::Readable | DirHealth::Unreadable => tracing::info!(
-            dir = %path,
-            "log directory no longer exists: it is followed again if it comes back"
-        ),
-    }
-    dir.health = DirHealth::Missing;
-    dir.listed = None;
-}
-
-fn dir_failed(dir: &mut WatchedDir, sink: &mut impl Sink, e: &io::Error) {
-    if dir.health != DirHealth::Unreadable {
-        tracing::warn!(
-            dir = %dir.spec.path.display(),
-            error = %e,
-            "cannot read log directory: will retry; check the path and that this user may read it"
-        );
-    }
-    dir.health = DirHealth::Unreadable;
-    dir.listed = None;
-    for kind in dir.spec.kinds.iter() {
-        sink.read_error(kind, &dir.spec.path, e);
-    }
-}
-
-enum Step {
-    Read(u64),
-    /// Closed, with something to read, and no room to open it now.
-    Wait,
-    Gone,
-    Replaced,
-    /// Not a log (the reason).
-    Odd(&'static str),
-}
-
-/// What is left to do about a file once the pass is over its files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Done {
-    Drained,
-    Ignored,
-    Gone,
-    Replaced,
-}
-
-/// Reads one file and moves it along its states. A closed file is opened only when its
-/// name shows a change, and only when `may_open`.
-fn step_file(
-    f: &mut FollowedFile,
-    sink: &mut impl Sink,
-    now: Instant,
-    grace: Duration,
-    commit: Option<&Shared>,
-    may_open: bool,
-) -> io::Result<Step> {
-    let change = f.check_path()?;
-    // Whatever happened to the name, what the open handle still holds is read first.
-    let read = if f.is_open() || (change == Change::Same && f.wants_reading()) {
-        if !f.is_open() && !may_open {
-            return Ok(Step::Wait);
-        }
-        f.read_new(sink, READ_BUDGET, commit)?
-    } else {
-        Outcome::Read(0)
-    };
-    let n = match read {
-        Outcome::Read(n) => n,
-        Outcome::Replaced => return Ok(Step::Replaced),
-        Outcome::Odd(why) => return Ok(Step::Odd(why)),
-    };
-    match change {
-        Change::Same => {}
-        Change::Gone => return Ok(Step::Gone),
-        Change::Replaced(_) => return Ok(Step::Replaced),
-    }
-    if let FileState::Draining { since } = f.state
-        && n == 0
-        && now.duration_since(since) >= grace
-    {
-        f.close();
-        f.state = FileState::Drained;
-        tracing::debug!(path = %f.path.display(), "log file drained: closed");
-    }
-    Ok(Step::Read(n))
-}
-
-/// Counts and logs the result of [`step_file`] for `f`; what needs the file map is returned.
-fn settle(
-    f: &mut FollowedFile,
-    result: io::Result<Step>,
-    sink: &mut impl Sink,
-    now: Instant,
-    tick: u64,
-    pass: &mut Pass,
-) -> Option<Done> {
-    match result {
-        Ok(Step::Read(n)) => {
-            pass.bytes_read += n;
-            pass.more |= n >= READ_BUDGET;
-            if n > 0 {
-                f.active = tick;
-            }
-            (f.state == FileState::Drained).then_some(Done::Drained)
-        }
-        Ok(Step::Wait) => None,
-        Ok(Step::Gone) => Some(Done::Gone),
-        Ok(Step::Replaced) => Some(Done::Replaced),
-        Ok(Step::Odd(why)) => {
-            f.close();
-            f.state = FileState::Ignored;
-            tracing::warn!(
-                path = %f.path.display(),
-                reason = why,
-                "not read as a log any more: its size does not match what it holds; replace it with a regular log file"
-            );
-            Some(Done::Ignored)
-        }
-        Err(e) => {
-            sink.read_error(f.kind(), &f.path, &e);
-            if !f.error_logged {
-                if f.may_warn(now) {
-                    tracing::warn!(path = %f.path.display(), error = %e, "cannot read log file: will retry");
-                }
-                f.error_logged = true;
-            }
-            f.close();
-            None
-        }
-    }
-}
-
-/// Closes the `n` open files read least recently; returns how many were closed.
-fn close_least_recent(files: &mut BTreeMap<FileKey, FollowedFile>, n: usize) -> usize {
-    let mut open: Vec<&mut FollowedFile> = files.values_mut().filter(|f| f.is_open()).collect();
-    let n = n.min(open.len());
-    if n < open.len() {
-        open.select_nth_unstable_by_key(n, |f| f.active);
-    }
-    for f in &mut open[..n] {
-        f.close();
-    }
-    n
 }
 
 #[cfg(test)]

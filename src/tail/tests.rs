@@ -112,7 +112,7 @@ impl Fixture {
         self.tailer
             .files()
             .find(|f| name(&f.path) == file)
-            .map(|f| f.state)
+            .map(|f| f.state())
     }
 }
 
