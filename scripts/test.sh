@@ -27,6 +27,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+# Module documentation: every intra-doc link resolves (a moved or renamed module breaks one).
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 echo "== cargo test"
 XMAIL_REQUIRE_PROMTOOL=1 XMAIL_REQUIRE_JSONNET=1 cargo test --locked --lib --bins --test it
 cargo test --locked --doc

@@ -5,11 +5,16 @@
 //!   the status table: each SMTP status and its refusal stage);
 //! - [`meaning`]: the one place an event becomes received, delivered, bounced or refused,
 //!   read by the metrics, `report` and `trace` alike;
+//! - [`read`]: what every reading of the logs shares: which files are logs, how one is
+//!   opened, where a line ends, the [`read::Sink`] lines go to, and reading a file once
+//!   (`report`, `trace`);
 //! - [`tail`]: follows log directories through XMail's time-named files, truncations and
-//!   late lines, and hands complete lines to a [`read::Sink`];
+//!   late lines, with checkpoints that match the served counters;
 //! - [`metrics`]: every exported metric, declared once, and the [`metrics::Recorder`] sink
 //!   that parses lines and updates them;
-//! - [`http`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`;
+//! - [`web`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`, with its
+//!   connection limits and `--web.config.file` (TLS, basic auth, reload);
+//! - [`rate`]: the one rate limiter (requests, repeated log messages);
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
 //! - [`summary`]: the accumulator behind `report` (totals, tables, top lists), its JSON
 //!   contract and its text tables;

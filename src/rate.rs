@@ -1,6 +1,6 @@
 //! Rate limits, one kind for the whole program: a token bucket ([`TokenBucket`]) for the
 //! web config's request limit (`rate_limit:`, kept across reloads by
-//! [`crate::web::config::WebConfigSource`]), and a [`Throttle`] over it for repeated log
+//! [`crate::web::reload::WebConfigSource`]), and a [`Throttle`] over it for repeated log
 //! messages (a malformed line, a file that cannot be read), which counts what it held back
 //! so the next message can say so.
 //!

@@ -23,7 +23,7 @@ use crate::tail::checkpoint::{self, Saver, Shared};
 use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
 use crate::tail::{DirSpec, Tailer};
-use crate::web::config::WebConfigSource;
+use crate::web::reload::WebConfigSource;
 use crate::web::{self, WebState};
 
 /// After SIGTERM, the tail and spool threads get until this long after the signal to stop

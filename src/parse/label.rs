@@ -1,4 +1,4 @@
-//! Enums whose variants are label values: [`label_enum!`] declares the enum with its label
+//! Enums whose variants are label values: [`label_enum!`](crate::label_enum) declares the enum with its label
 //! strings once and derives what every such enum needs, so nothing is counted by hand: the
 //! number of variants (`COUNT`, the size of per-variant metric arrays), every variant in
 //! label order (`ALL`), the label value (`as_str`), the position in `ALL` (`index`) and the

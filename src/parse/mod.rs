@@ -1,8 +1,18 @@
 //! Pure parsers: one log line in bytes, one typed event out.
 //!
 //! Nothing here does I/O, allocates on the SMTP/SMAIL path, or panics on any input. The
-//! events borrow their fields from the line. What an event *means* for the metrics is decided
-//! in [`crate::metrics`]; what a status code means is decided in [`status`].
+//! events borrow their fields from the line.
+//!
+//! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log;
+//! - [`status`]: the status table, the one place an SMTP status code gets its stage;
+//! - [`fields`]: splitting XMail's quoted, TAB-separated records (and `domain_of`);
+//! - [`time`]: XMail's local times into Unix seconds in the configured zone;
+//! - [`label`]: `label_enum!`, the enums whose variants are label values.
+//!
+//! Owns the bytes-to-event step and [`ParseCtx`], the state a file carries from line to line
+//! (an SMAIL record continued on the next line, a PHP stack trace). What an event *means*
+//! (received, delivered, bounced, refused) is [`crate::meaning`]'s; which counter it moves is
+//! [`crate::metrics`]'s; its sentence is [`crate::explain`]'s.
 
 pub mod fields;
 pub mod label;

@@ -1,11 +1,10 @@
 //! What survives a restart: for each followed file, its identity and the offset up to which
 //! its lines are in the counters that were last served to Prometheus.
 //!
-//! The tailer (and only it: [`super::step::read_file`] for offsets, [`super::Tailer`] for
-//! files found, drained and forgotten) updates the shared [`State`] under the same lock as
-//! the metrics it changes, so a scrape that takes the lock sees counters and offsets that
-//! match. [`Saver`] takes that
-//! snapshot with the scrape's metrics; the HTTP side writes it to disk (temporary file,
+//! The tailer, and only it (its per-file step for offsets, [`super::Tailer`] for files
+//! found, drained and forgotten), updates the shared [`State`] under the same lock as the
+//! metrics it changes, so a scrape that takes the lock sees counters and offsets that match.
+//! [`Saver`] takes that snapshot with the scrape's metrics; the HTTP side writes it to disk (temporary file,
 //! fsync, rename) only once the scrape's response was written to the socket, so a checkpoint
 //! becomes the resume point only after the counts it stands for left the exporter. After a
 //! crash, the next process starts its counters from zero and its files from those offsets.

@@ -8,8 +8,11 @@
 //! reporting 0 but giving data, or one found shorter at every read) is flagged to the
 //! tailer, which stops reading it.
 //!
-//! Which files to follow is decided by [`crate::read::discover`], when to stop following one, and
-//! how many stay open, by [`super::Tailer`]; how a file is opened by [`crate::read::open`].
+//! Owns one file's reading and state; it takes no lock and records no checkpoint: it says
+//! what it read and where it stopped, and the tailer's step records that. Which files to
+//! follow is decided by [`super::Tailer`] from [`crate::read::discover`]'s listings, as is
+//! when to stop following one and how many stay open; how a file is opened is
+//! [`crate::read::open`]'s.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};

@@ -29,12 +29,20 @@
 //! longer read. Repeated warnings about one file are limited to one per
 //! [`file::WARNING_INTERVAL`].
 //!
-//! - [`discover`]: which log files a directory holds;
+//! - `dirs`: each followed directory, its health and when to list it again;
+//! - [`file`](mod@file): one followed file, its offset, partial line and state
+//!   ([`file::FollowedFile::advance`] is the one place the state changes); it reads and
+//!   says where it stopped, and takes no lock;
+//! - `step`: one file's turn in a pass; the one place lines reach the sink together with
+//!   the checkpoint that counts them, under the checkpoint lock;
 //! - [`identity`]: which file a file is (device, inode, first bytes), whatever its name;
-//! - [`file`]: one followed file, its offset and partial line;
-//! - [`lines`]: where a line ends, with a bounded buffer;
-//! - [`open`]: how a log file is opened (regular files only), and the descriptor limit;
+//! - [`checkpoint`]: what survives a restart, and its state file;
 //! - [`watch`]: filesystem notifications that wake the loop.
+//!
+//! Owns which files are followed, from where, and which offset was counted. Which names are
+//! logs, how a file is opened and where a line ends are [`crate::read`]'s; what a line says
+//! and means is the [`Sink`]'s (the metrics, through [`crate::parse`] and
+//! [`crate::meaning`]); when a pass runs is the caller's ([`crate::cmd::serve`]).
 
 pub mod checkpoint;
 mod dirs;

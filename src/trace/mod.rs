@@ -7,8 +7,8 @@
 //! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
 //! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
 //! [`TimeRange`], in name order, so a message is followed across day files. They are read as
-//! streams, through the same [`crate::read::Sink`] interface as the metrics and `report`: a first pass finds
-//! the message IDs an address or a spool file names (an ID query needs none), a second
+//! streams, through the same [`crate::read::Sink`] interface as the metrics and `report`: a
+//! first pass finds the message IDs an address or a spool file names (an ID query needs none), a second
 //! collects their lines and every bounce XMail sent.
 //!
 //! Owned here: the query, the choice of files, the grouping of lines into messages (XMail

@@ -13,8 +13,8 @@
 //! - an unknown user name is checked against a decoy hash of the highest configured cost,
 //!   so it takes as long as a wrong password.
 //!
-//! The users and their hashes come from [`super::config::WebConfig`]; the cache and the bcrypt lock
-//! live in [`Authenticator`], which [`super::config::WebConfigSource`] keeps across reloads.
+//! The users and their hashes come from [`super::format::WebConfig`]; the cache and the bcrypt lock
+//! live in [`Authenticator`], which [`super::reload::WebConfigSource`] keeps across reloads.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,10 @@
 //! Connections: the [`Registry`] that admits each accepted connection under a global and a
 //! per-address limit, making room by closing an idle or stalled connection rather than
 //! letting new ones queue up (one that finds every connection busy answering waits a moment,
-//! off the accept loop, then is refused), and [`Tracked`], the IO wrapper that tells the registry what its
-//! connection is doing, closes it when a response stops moving (`--web.write-timeout`), and
-//! runs the state-file commits of the responses it carried once their bytes were written.
+//! off the accept loop, then is refused), and [`Tracked`], the IO wrapper that tells the
+//! registry what its connection is doing, closes it when a response stops moving
+//! (`--web.write-timeout`), and runs the state-file commits of the responses it carried
+//! once their bytes were written.
 //!
 //! HTTP itself is hyper's ([`super`] drives it over a [`Tracked`] stream); what a response
 //! holds, and which commit it carries, is [`super::handler`]'s.
@@ -319,7 +320,7 @@ impl Registry {
     }
 
     /// Admits a new connection from `peer`, closing another to make room if a limit is
-    /// reached (see [`pick`]; at the address limit, one of that address). `Err` gives the
+    /// reached (see `pick`; at the address limit, one of that address). `Err` gives the
     /// stream back when nothing could be closed. Never waits.
     pub fn admit<S>(
         self: &Arc<Self>,
@@ -397,9 +398,9 @@ impl Registry {
         }
     }
 
-    /// Admits `io` as [`Registry::admit`] does, trying again every [`ADMISSION_RETRY`] for
+    /// Admits `io` as [`Registry::admit`] does, trying again every `ADMISSION_RETRY` for
     /// up to [`ADMISSION_WAIT`] while nothing can be closed (when every connection is busy
-    /// answering, as when hundreds arrive at once), with at most [`MAX_WAITING`] waiting;
+    /// answering, as when hundreds arrive at once), with at most `MAX_WAITING` waiting;
     /// `None` when it is refused.
     pub async fn admit_soon<S>(
         self: &Arc<Self>,

@@ -1,19 +1,84 @@
 //! The file: its YAML format (the Prometheus exporter-toolkit's), read and validated into a
 //! [`WebConfig`]. Errors name the file and the setting and say what to write instead.
 //! Building TLS is [`super::tls`]'s; deciding whether a reload may apply is
-//! [`super::config::WebConfigSource`]'s.
+//! [`super::reload::WebConfigSource`]'s.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::auth::Users;
-use super::config::{Stamp, WebConfig};
-use super::tls::{TlsFile, build_tls};
+use super::tls::{ClientCerts, Tls, TlsFile, build_tls};
 use crate::rate::RateLimit;
+
+/// A validated web configuration.
+pub struct WebConfig {
+    /// TLS, when configured.
+    pub tls: Option<Tls>,
+    /// The users; empty means no authentication.
+    pub(super) users: Users,
+    /// Added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The request rate limit, when configured.
+    pub(super) rate_limit: Option<RateLimit>,
+}
+
+impl WebConfig {
+    /// No TLS, no users, no headers: plain HTTP as without a config file.
+    pub fn plain() -> WebConfig {
+        WebConfig {
+            tls: None,
+            users: Users::default(),
+            headers: Vec::new(),
+            rate_limit: None,
+        }
+    }
+
+    /// Loads and validates a file. Errors name the file and the setting.
+    pub fn load(path: &Path) -> anyhow::Result<WebConfig> {
+        Ok(load(path)?.0)
+    }
+
+    /// Does the configuration ask for credentials?
+    pub fn needs_auth(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    /// What `self` would give up against `previous`, if anything: a reason to refuse it.
+    pub(super) fn weakens(&self, previous: &WebConfig) -> Option<&'static str> {
+        let certs = |c: &WebConfig| c.tls.as_ref().map(|t| t.client_certs);
+        if previous.tls.is_some() && self.tls.is_none() {
+            Some("it turns TLS off")
+        } else if previous.needs_auth() && !self.needs_auth() {
+            Some("it turns basic authentication off")
+        } else if certs(self).unwrap_or(ClientCerts::None)
+            < certs(previous).unwrap_or(ClientCerts::None)
+        {
+            Some("it weakens the client certificate requirement")
+        } else {
+            None
+        }
+    }
+}
+
+/// A file's modification time and size, to notice a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp(Option<(SystemTime, u64)>);
+
+impl Stamp {
+    /// The stamp of `p` now (none when it cannot be looked at).
+    pub fn of(p: &Path) -> Stamp {
+        Stamp(
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len()))),
+        )
+    }
+}
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]

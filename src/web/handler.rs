@@ -8,20 +8,20 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::WebState;
-use super::config::Auth;
 use super::conn::{Commit, Conn};
+use super::reload::{Auth, WebConfigSource};
 use crate::metrics::{encode_families, encode_text};
 use crate::tail::checkpoint::Pending;
+use crate::tail::checkpoint::Saver;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -74,6 +74,29 @@ impl hyper::body::Body for Reply {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
+}
+
+/// What the handlers need.
+pub struct WebState {
+    /// The registry `/metrics` encodes.
+    pub registry: prometheus::Registry,
+    /// The metrics path, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Whether the first pass over every log directory that exists is done, and each could
+    /// be read at the last pass (`/-/ready`). A directory that does not exist does not count.
+    pub ready: Arc<AtomicBool>,
+    /// With `--tail.state-file`: saves the offsets that match each scrape once it was sent.
+    pub saver: Option<Arc<Saver>>,
+    /// TLS, authentication, headers and rate limit (`--web.config.file`).
+    pub web: Arc<WebConfigSource>,
+    /// A client must complete its TLS handshake, and send its request headers, within this
+    /// time (10 s by default); it also bounds the wait between keep-alive requests.
+    pub read_header_timeout: Duration,
+    /// A connection whose response makes no progress for this long is closed
+    /// (`--web.write-timeout`, 10 s by default).
+    pub write_timeout: Duration,
+    /// The gather in progress or last done, shared by the scrapes that wait for it.
+    pub gathers: Gathers,
 }
 
 /// Applies the rate limit and authentication, routes, and adds the configured headers, all

@@ -2,23 +2,33 @@
 //! and `/-/ready`, served by hyper 1.x until a shutdown future completes.
 //!
 //! This module binds the listeners, accepts connections without ever waiting for a free
-//! slot, and runs hyper (and TLS) on each. [`conn`] decides which connections stay open and
-//! tracks what each is doing; [`handler`] answers the requests. The web config
-//! ([`config`]) is read per connection for TLS and per request for everything
-//! else; the checkpoints are [`crate::tail::checkpoint`]'s.
+//! slot, and runs hyper (and TLS) on each.
+//!
+//! - [`conn`]: which connections stay open (global and per-address limits, eviction) and
+//!   what each is doing;
+//! - [`handler`]: the routes, the rate limit and credentials of each request, the scrape and
+//!   the state-file commit its response carries;
+//! - [`reload`]: the web config in force ([`reload::WebConfigSource`]), swapped atomically,
+//!   and its fail-closed reload, checked off the async threads;
+//! - [`format`](mod@format): `--web.config.file`'s YAML, validated into a [`format::WebConfig`];
+//! - [`auth`]: basic authentication, its cache and the one-at-a-time bcrypt;
+//! - [`tls`]: `tls_server_config` into a rustls configuration.
+//!
+//! Owns the sockets and the HTTP rules; what `/metrics` holds is [`crate::metrics`]'s, the
+//! checkpoints a scrape commits are [`crate::tail::checkpoint`]'s, the token bucket is
+//! [`crate::rate`]'s.
 
 pub mod auth;
-pub mod config;
 pub mod conn;
 pub mod format;
 pub mod handler;
+pub mod reload;
 pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -28,9 +38,8 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::tail::checkpoint::Saver;
-use config::WebConfigSource;
 use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
+pub use handler::WebState;
 
 /// Connections open at once. At this limit (or at [`MAX_PER_ADDRESS`] from one client
 /// address) a new connection closes the oldest idle one, else the one whose response has
@@ -40,29 +49,6 @@ use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
 pub const MAX_CONNECTIONS: usize = 512;
 /// On shutdown, open connections get this long to finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What the handlers need.
-pub struct WebState {
-    /// The registry `/metrics` encodes.
-    pub registry: prometheus::Registry,
-    /// The metrics path, e.g. `/metrics`.
-    pub telemetry_path: String,
-    /// Whether the first pass over every log directory that exists is done, and each could
-    /// be read at the last pass (`/-/ready`). A directory that does not exist does not count.
-    pub ready: Arc<AtomicBool>,
-    /// With `--tail.state-file`: saves the offsets that match each scrape once it was sent.
-    pub saver: Option<Arc<Saver>>,
-    /// TLS, authentication, headers and rate limit (`--web.config.file`).
-    pub web: Arc<WebConfigSource>,
-    /// A client must complete its TLS handshake, and send its request headers, within this
-    /// time (10 s by default); it also bounds the wait between keep-alive requests.
-    pub read_header_timeout: Duration,
-    /// A connection whose response makes no progress for this long is closed
-    /// (`--web.write-timeout`, 10 s by default).
-    pub write_timeout: Duration,
-    /// The gather in progress or last done, shared by the scrapes that wait for it.
-    pub gathers: handler::Gathers,
-}
 
 /// Binds a listen address: `host:port`, or `:port` for every interface (IPv6 and IPv4
 /// where the system allows one socket for both, else IPv4).

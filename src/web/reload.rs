@@ -28,95 +28,26 @@
 //! log and the previous configuration stays in force; turning protection off takes a
 //! restart. Readers get the configuration without a lock ([`WebConfigSource::current`]).
 //!
-//! - [`format`]: the file, its validation and the header allow-list;
-//! - [`tls`]: `tls_server_config` into a rustls configuration;
-//! - [`auth`]: basic authentication, its cache and the one-at-a-time bcrypt.
-//!
-//! The rate limit's token bucket is [`crate::rate`]'s.
-//!
-//! The HTTP side ([`super`]) uses the result per connection (TLS) and per request
-//! (rate limit, credentials, headers).
+//! Owns the configuration in force, the decision to apply or refuse a change, and what
+//! survives a reload (the rate-limit bucket while the limit is unchanged, the credential
+//! cache). Reading the file is [`super::format`]'s, building TLS [`super::tls`]'s, checking
+//! credentials [`super::auth`]'s, the token bucket [`crate::rate`]'s. The HTTP side
+//! ([`super`]) uses the result per connection (TLS) and per request (rate limit,
+//! credentials, headers).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
-
-use arc_swap::ArcSwap;
-use hyper::header::{HeaderName, HeaderValue};
+use std::time::{Duration, Instant};
 
 pub use super::auth::Auth;
-use super::auth::{Authenticator, Users};
-use super::format;
-use super::tls::{ClientCerts, Tls};
-use crate::rate::{RateLimit, TokenBucket};
+use super::auth::Authenticator;
+use super::format::{self, Stamp, WebConfig};
+use arc_swap::ArcSwap;
+
+use crate::rate::TokenBucket;
 
 /// How often the reloader looks at the files.
 pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-
-/// A validated web configuration.
-pub struct WebConfig {
-    /// TLS, when configured.
-    pub tls: Option<Tls>,
-    /// The users; empty means no authentication.
-    pub(super) users: Users,
-    /// Added to every response.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The request rate limit, when configured.
-    pub(super) rate_limit: Option<RateLimit>,
-}
-
-impl WebConfig {
-    /// No TLS, no users, no headers: plain HTTP as without a config file.
-    pub fn plain() -> WebConfig {
-        WebConfig {
-            tls: None,
-            users: Users::default(),
-            headers: Vec::new(),
-            rate_limit: None,
-        }
-    }
-
-    /// Loads and validates a file. Errors name the file and the setting.
-    pub fn load(path: &Path) -> anyhow::Result<WebConfig> {
-        Ok(format::load(path)?.0)
-    }
-
-    /// Does the configuration ask for credentials?
-    pub fn needs_auth(&self) -> bool {
-        !self.users.is_empty()
-    }
-
-    /// What `self` would give up against `previous`, if anything: a reason to refuse it.
-    fn weakens(&self, previous: &WebConfig) -> Option<&'static str> {
-        let certs = |c: &WebConfig| c.tls.as_ref().map(|t| t.client_certs);
-        if previous.tls.is_some() && self.tls.is_none() {
-            Some("it turns TLS off")
-        } else if previous.needs_auth() && !self.needs_auth() {
-            Some("it turns basic authentication off")
-        } else if certs(self).unwrap_or(ClientCerts::None)
-            < certs(previous).unwrap_or(ClientCerts::None)
-        {
-            Some("it weakens the client certificate requirement")
-        } else {
-            None
-        }
-    }
-}
-
-/// A file's modification time and size, to notice a change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp(Option<(SystemTime, u64)>);
-
-impl Stamp {
-    /// The stamp of `p` now (none when it cannot be looked at).
-    pub fn of(p: &Path) -> Stamp {
-        Stamp(
-            std::fs::metadata(p)
-                .ok()
-                .and_then(|m| Some((m.modified().ok()?, m.len()))),
-        )
-    }
-}
 
 /// What a look at the files did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,6 +209,8 @@ impl WebConfigSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::tls::ClientCerts;
+    use std::time::SystemTime;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
