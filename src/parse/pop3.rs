@@ -63,11 +63,22 @@ pub fn parse_pop3(line: &[u8]) -> Result<Pop3Event<'_>, ParseError> {
     let mut right = [0usize; 3];
     let n = seps_from_right(inner, left[4] + 2, &mut right);
     let last = field(right[0] + 2, inner.len());
+    // `LOGIN` and two numbers: XMail 1.25+'s successful login. `LOGIN` followed by anything
+    // else there is no record XMail writes: it is a legacy line whose user name or password
+    // holds separators, and says nothing about success.
+    let login_counts = || -> Option<(u64, u64)> {
+        if n >= 3 && field(right[2] + 2, right[1] - 1) == b"LOGIN" {
+            Some((
+                parse_u64(field(right[1] + 2, right[0] - 1))?,
+                parse_u64(last)?,
+            ))
+        } else {
+            None
+        }
+    };
     let (result, messages, mailbox_bytes) = if n >= 1 && last == b"ELOGIN" {
         (LoginResult::Failed, None, None)
-    } else if n >= 3 && field(right[2] + 2, right[1] - 1) == b"LOGIN" {
-        let messages = parse_u64(field(right[1] + 2, right[0] - 1)).ok_or(ParseError::BadSize)?;
-        let bytes = parse_u64(last).ok_or(ParseError::BadSize)?;
+    } else if let Some((messages, bytes)) = login_counts() {
         (LoginResult::Ok, Some(messages), Some(bytes))
     } else if n >= 1 && last == b"LOGIN" {
         // A LOGIN without the counts (not written by any known build): still a login.
@@ -134,6 +145,23 @@ mod tests {
             assert_eq!(ev.result, LoginResult::Failed, "{pw:?}");
             assert_eq!(ev.messages, None);
         }
+    }
+
+    #[test]
+    fn a_legacy_line_whose_user_name_looks_like_a_login_is_still_a_login() {
+        // A 1.24 line (no status) whose user name ends like `…"LOGIN"<TAB>"`: the counts
+        // after it are not numbers, so it is not a 1.25 LOGIN record.
+        let l = line(&[
+            "mail.example.co.kr",
+            "example.co.kr",
+            "203.0.113.5",
+            "2026-11-27 00:00:31",
+            "x\"\t\"LOGIN\"\t\"",
+            "\u{7}",
+        ]);
+        let ev = parse_pop3(l.as_bytes()).unwrap();
+        assert_eq!(ev.result, LoginResult::Unknown);
+        assert_eq!((ev.messages, ev.mailbox_bytes), (None, None));
     }
 
     #[test]

@@ -265,14 +265,33 @@ impl Pop3Record {
     }
 
     /// A legacy line ends with the password, so a password that itself ends like a status
-    /// (`…"<TAB>"ELOGIN`, or exactly `ELOGIN`) cannot be told from one; XMail 1.25+ lines
-    /// always can, whatever the user and password hold.
+    /// (`…"<TAB>"ELOGIN`, or exactly `ELOGIN`) cannot be told from one, nor can a user name
+    /// and password that together end like one (`…"LOGIN"<TAB>"3"<TAB>"4`, with numbers
+    /// where XMail writes the counts); XMail 1.25+ lines always can, whatever the user and
+    /// password hold.
     fn ambiguous(&self) -> bool {
-        matches!(self.end, Pop3End::Legacy)
-            && (self.password.windows(3).any(|w| w == b"\"\t\"")
-                || self.password == b"ELOGIN"
-                || self.password == b"LOGIN"
-                || self.password.ends_with(b"\""))
+        if !matches!(self.end, Pop3End::Legacy) {
+            return false;
+        }
+        // The line's fields as read from the right: a separator is `"<TAB>"`, and the next
+        // one to the left ends at or before the quote that opens this one.
+        let line = self.render(false);
+        let inner = &line[1..line.len() - 1];
+        let mut fields: Vec<&[u8]> = Vec::new();
+        let mut end = inner.len();
+        while fields.len() < 3 {
+            let Some(p) = inner[..end].windows(3).rposition(|w| w == b"\"\t\"") else {
+                break;
+            };
+            fields.push(&inner[p + 3..end]);
+            end = p;
+        }
+        let number = |f: &[u8]| !f.is_empty() && f.len() <= 19 && f.iter().all(u8::is_ascii_digit);
+        match fields[..] {
+            [last, ..] if last == b"ELOGIN" || last == b"LOGIN" => true,
+            [bytes, messages, status] => status == b"LOGIN" && number(messages) && number(bytes),
+            _ => false,
+        }
     }
 
     fn check(&self, line: &[u8]) {
