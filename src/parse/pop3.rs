@@ -200,7 +200,10 @@ mod tests {
             "x",
             "2",
         ]);
-        assert_eq!(parse_pop3(bad_count.as_bytes()), Err(ParseError::BadSize));
+        // No XMail 1.25+ record: a 1.24 line whose logged password is `"<TAB>"LOGIN…`.
+        let ev = parse_pop3(bad_count.as_bytes()).unwrap();
+        assert_eq!(ev.result, LoginResult::Unknown);
+        assert_eq!((ev.messages, ev.mailbox_bytes), (None, None));
         let l = line(&[
             "mail.example.co.kr",
             "example.co.kr",
