@@ -83,11 +83,13 @@ pub struct TraceArgs {
     #[arg(long = "xmail.log-dir", value_name = "DIR", default_value = DEFAULT_XMAIL_LOG_DIR)]
     pub xmail_log_dir: PathBuf,
 
-    /// Only lines at or after this local time: YYYY-MM-DD or "YYYY-MM-DD HH:MM\[:SS\]".
+    /// Only lines at or after this local time: YYYY-MM-DD, "YYYY-MM-DD HH:MM" or
+    /// "YYYY-MM-DD HH:MM:SS".
     #[arg(long = "since", value_name = "TIME")]
     pub since: Option<String>,
 
-    /// Only lines at or before this local time: YYYY-MM-DD or "YYYY-MM-DD HH:MM\[:SS\]".
+    /// Only lines at or before this local time: YYYY-MM-DD, "YYYY-MM-DD HH:MM" or
+    /// "YYYY-MM-DD HH:MM:SS".
     #[arg(long = "until", value_name = "TIME")]
     pub until: Option<String>,
 
