@@ -20,8 +20,26 @@ use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use crate::metrics::delay::JoinLimits;
 use crate::parse::webmail::{Classifier, Rule, default_rules};
+
+/// How long and how many received messages are remembered for the delivery delay
+/// (`delivery_delay:`; the join itself is [`crate::metrics::delay`]'s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinLimits {
+    /// Seconds of log time a received message is remembered.
+    pub window_secs: i64,
+    /// At most this many messages (about 40 bytes each).
+    pub max_messages: usize,
+}
+
+impl Default for JoinLimits {
+    fn default() -> JoinLimits {
+        JoinLimits {
+            window_secs: 86_400,
+            max_messages: 100_000,
+        }
+    }
+}
 
 /// At most this many `domains:` (each adds 12 series).
 pub const MAX_DOMAINS: usize = 100;

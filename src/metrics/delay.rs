@@ -20,8 +20,9 @@ use rustc_hash::FxHashMap;
 use prometheus::local::LocalHistogram;
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, Registry};
 
-use super::counter;
+use super::family::counter;
 
+use crate::config::JoinLimits;
 use crate::parse::smail::DeliveryType;
 
 /// Delay buckets in seconds: XMail logs whole seconds; local deliveries take 0 to 2 s,
@@ -29,24 +30,6 @@ use crate::parse::smail::DeliveryType;
 pub const DELAY_BUCKETS: [f64; 12] = [
     1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 43200.0, 86400.0,
 ];
-
-/// How long and how many received messages are remembered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct JoinLimits {
-    /// Seconds of log time a received message is remembered.
-    pub window_secs: i64,
-    /// At most this many messages (about 40 bytes each).
-    pub max_messages: usize,
-}
-
-impl Default for JoinLimits {
-    fn default() -> JoinLimits {
-        JoinLimits {
-            window_secs: 86_400,
-            max_messages: 100_000,
-        }
-    }
-}
 
 /// The key of an `S` message ID: its hexadecimal number.
 #[inline]

@@ -5,7 +5,7 @@
 use crate::parse::fields::domain_of;
 use prometheus::{IntCounter, Registry};
 
-use super::counter_vec;
+use super::family::counter_vec;
 
 use crate::meaning::{DELIVERY_TYPES, Recipient, SmailMeaning, SmtpMeaning};
 use crate::parse::smail::SmailEvent;

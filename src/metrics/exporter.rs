@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use prometheus::local::LocalIntCounter;
 use prometheus::{Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
-use super::counter_vec;
+use super::family::counter_vec;
 use crate::parse::LogKind;
 
 /// The newest event time per log; the state file keeps it across restarts

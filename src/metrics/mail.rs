@@ -10,7 +10,7 @@
 use prometheus::local::LocalIntCounter;
 use prometheus::{IntCounter, Registry};
 
-use super::{counter, counter_vec};
+use super::family::{counter, counter_vec};
 
 use crate::meaning::{DELIVERY_TYPES, Notice, Recipient, SmailMeaning, SmtpMeaning};
 use crate::parse::smail::Origin;

@@ -8,7 +8,7 @@
 use prometheus::local::{LocalHistogram, LocalIntCounter};
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
-use super::{BoundedLabels, OTHER};
+use super::family::{BoundedLabels, OTHER};
 use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{AuthMechanism, Status, StatusCode};
 

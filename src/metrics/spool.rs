@@ -54,7 +54,7 @@ impl SpoolMetrics {
             ),
             &["queue", "age"],
         )?;
-        let scan_errors = super::counter(
+        let scan_errors = super::family::counter(
             registry,
             "xmail_exporter_spool_scan_errors_total",
             "Spool scans that failed or took longer than the timeout.",

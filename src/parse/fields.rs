@@ -108,6 +108,23 @@ pub fn between(inner: &[u8], start: usize, end: usize) -> &[u8] {
     inner.get(start..end).unwrap_or(&[])
 }
 
+/// Parses a decimal number of at most 19 digits (no sign, no spaces).
+#[inline]
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

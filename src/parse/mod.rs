@@ -5,7 +5,8 @@
 //!
 //! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log;
 //! - [`status`]: the status table, the one place an SMTP status code gets its stage;
-//! - [`fields`]: splitting XMail's quoted, TAB-separated records (and `domain_of`);
+//! - [`fields`]: splitting XMail's quoted, TAB-separated records, numbers, `domain_of`;
+//! - [`error`]: why a line was not an event ([`ParseError`]);
 //! - [`time`]: XMail's local times into Unix seconds in the configured zone;
 //! - [`label`]: `label_enum!`, the enums whose variants are label values.
 //!
@@ -14,6 +15,7 @@
 //! (received, delivered, bounced, refused) is [`crate::meaning`]'s; which counter it moves is
 //! [`crate::metrics`]'s; its sentence is [`crate::explain`]'s.
 
+pub mod error;
 pub mod fields;
 pub mod label;
 pub mod pop3;
@@ -25,6 +27,7 @@ pub mod webmail;
 
 use std::fmt;
 
+pub use error::ParseError;
 use smail::{SmailEvent, parse_smail};
 use time::LocalTime;
 use webmail::{Classifier, WebmailEvent, is_continuation, parse_webmail};
@@ -150,42 +153,6 @@ impl ParseCtx {
             self.webmail_error_seen = true;
         }
         Some(parsed)
-    }
-}
-
-/// Why a line was not an event. Small and `Copy`: it is returned on the hot path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// The line is empty (or only a CR).
-    Empty,
-    /// The line does not start and end with a double quote.
-    NotQuoted,
-    /// Too few `"<TAB>"` separated fields.
-    FieldCount,
-    /// The time field is not `YYYY-MM-DD HH:MM:SS`.
-    BadTime,
-    /// The SMTP size field is not a number.
-    BadSize,
-    /// The SMTP status is not of the form `STAGE=CODE`.
-    BadStatus,
-    /// The SMAIL message ID or delivery type is empty or not ASCII letters and digits.
-    BadId,
-    /// The line is longer than the tailer's limit (decided by the reader, not a parser).
-    TooLong,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ParseError::Empty => "empty line",
-            ParseError::NotQuoted => "line is not a quoted, TAB-separated record",
-            ParseError::FieldCount => "wrong number of fields",
-            ParseError::BadTime => "time field is not YYYY-MM-DD HH:MM:SS",
-            ParseError::BadSize => "size field is not a number",
-            ParseError::BadStatus => "status field is not STAGE=CODE",
-            ParseError::BadId => "message ID or delivery type is malformed",
-            ParseError::TooLong => "line is longer than the limit",
-        })
     }
 }
 

@@ -6,9 +6,9 @@
 //! failure cannot be told apart. The password field may hold anything (when XMail is set to
 //! log it), so the status is read from the right. Neither the user nor the password is kept.
 
-use super::ParseError;
-use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
-use super::smtp::parse_u64;
+use super::error::ParseError;
+use super::fields::{between, parse_u64, seps_from_left, seps_from_right, trim_cr, unquote};
+
 use super::time::LocalTime;
 
 crate::label_enum! {

@@ -4,7 +4,7 @@
 //! to DATA, which is arbitrary bytes (quotes, TABs, non-UTF-8, even CRLF). Fields 1 to 8 are
 //! therefore taken from the left and everything after the eighth separator is field 9.
 
-use super::ParseError;
+use super::error::ParseError;
 use super::fields::{between, seps_from_left, trim_cr};
 use super::time::LocalTime;
 

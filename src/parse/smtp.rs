@@ -3,8 +3,8 @@
 //! so fields 1 to 4 are taken from the left, fields 6 to 13 from the right, and whatever lies
 //! between is the HELO.
 
-use super::ParseError;
-use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::error::ParseError;
+use super::fields::{between, parse_u64, seps_from_left, seps_from_right, trim_cr, unquote};
 use super::status::{ParsedStatus, parse_status};
 use super::time::LocalTime;
 
@@ -67,23 +67,6 @@ impl SmtpEvent<'_> {
 /// `127.0.0.0/8`, `::1` and the IPv4-mapped `::ffff:127.x.y.z`.
 pub fn is_loopback(ip: &[u8]) -> bool {
     ip.starts_with(b"127.") || ip == b"::1" || ip.starts_with(b"::ffff:127.")
-}
-
-/// Parses a decimal number of at most 19 digits (no sign, no spaces).
-#[inline]
-pub fn parse_u64(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 19 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n * 10 + u64::from(d);
-    }
-    Some(n)
 }
 
 /// Parses one SMTP log line (without its LF; a trailing CR is removed here).

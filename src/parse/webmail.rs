@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use super::ParseError;
+use super::error::ParseError;
 use super::fields::trim_cr;
 use super::time::LocalTime;
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, Traffic};
+use super::report::{Report, Traffic};
 use crate::explain::Lang;
 use crate::explain::words::{Words, words};
 

@@ -8,13 +8,16 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use super::FULL_RESCAN_INTERVAL;
 use super::identity::FileId;
 use crate::parse::LogKind;
 use crate::read::Sink;
 use crate::read::discover::{self, Found, KindSet};
+
+/// Even when the directory's modification time says nothing changed, list it this often
+/// (some filesystems keep that time in whole seconds, or not at all).
+pub const FULL_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A directory to follow and the kinds of log it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -62,38 +62,22 @@ use crate::parse::LogKind;
 use crate::read::discover::{Found, KindSet};
 use crate::read::{Sink, open};
 use checkpoint::{Shared, State};
-pub use dirs::DirSpec;
 use dirs::{DirHealth, WatchedDir};
+pub use dirs::{DirSpec, FULL_RESCAN_INTERVAL};
 use file::{Event, FileId, FileState, FollowedFile, Outcome, StartAt};
 use step::{Done, Step, close_least_recent, settle, step_file};
+pub use step::{Pass, READ_BUDGET};
 
 /// How long an older file stays open after a newer file of its kind appears. XMail computes
 /// the file name and the time stamp separately, so a line can land in the previous file
 /// just after the boundary.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(60);
 
-/// Even when the directory's modification time says nothing changed, list it this often
-/// (some filesystems keep that time in whole seconds, or not at all).
-pub const FULL_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
-
 /// At most this many log files are open at once (see the module documentation).
 pub const MAX_OPEN_FILES: usize = 256;
 
-/// At most this many bytes are read from one file in one pass, so a long catch-up does not
-/// starve other files or delay a scrape.
-pub const READ_BUDGET: u64 = 32 << 20;
-
 /// Files are kept in this order: by directory, kind, then name (XMail's names sort by time).
 type FileKey = (usize, LogKind, String);
-
-/// What one pass did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Pass {
-    /// Bytes read in this pass.
-    pub bytes_read: u64,
-    /// A file has more to read than the pass's budget allowed: call again soon.
-    pub more: bool,
-}
 
 /// Follows the log files of a set of directories. See the module documentation.
 pub struct Tailer {

@@ -12,8 +12,20 @@ use std::time::{Duration, Instant};
 
 use super::checkpoint::Shared;
 use super::file::{Change, Event, FileState, FollowedFile, Outcome, Start};
-use super::{FileKey, Pass, READ_BUDGET};
 use crate::read::Sink;
+
+/// At most this many bytes are read from one file in one pass, so a long catch-up does not
+/// starve other files or delay a scrape.
+pub const READ_BUDGET: u64 = 32 << 20;
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Bytes read in this pass.
+    pub bytes_read: u64,
+    /// A file has more to read than the pass's budget allowed: call again soon.
+    pub more: bool,
+}
 
 /// Reads what was appended to `f`, up to about `budget` bytes, into `sink`, recording its
 /// checkpoints in `commit` (none for a file whose name is gone: the name may hold another
@@ -160,7 +172,7 @@ pub(super) fn settle(
 }
 
 /// Closes the `n` open files read least recently; returns how many were closed.
-pub(super) fn close_least_recent(files: &mut BTreeMap<FileKey, FollowedFile>, n: usize) -> usize {
+pub(super) fn close_least_recent<K>(files: &mut BTreeMap<K, FollowedFile>, n: usize) -> usize {
     let mut open: Vec<&mut FollowedFile> = files.values_mut().filter(|f| f.is_open()).collect();
     let n = n.min(open.len());
     if n < open.len() {
