@@ -14,6 +14,12 @@
     // Dashboard variables: the label that names the scrape job and the one that names a host.
     jobLabel: 'job',
     instanceLabel: 'instance',
+    // Default of the overview's `console_scheme` variable: how the exporter's web console
+    // (--web.enable-console) is reached. The console is served on the address Prometheus
+    // scrapes (the instance label, host:port), so the dashboard links to
+    // <scheme>://<instance>/. 'https' when --web.config.file sets TLS, 'http' otherwise; the
+    // variable still offers both.
+    consoleScheme: 'https',
 
     // runbook_url of each alert: runbookBase + '#' + the alert name in lower case (the
     // anchors of docs/runbook.md). `.invalid` never resolves (RFC 2606): point it at your copy

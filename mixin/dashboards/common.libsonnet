@@ -1,4 +1,5 @@
-// What both dashboards share: the job/instance variables and the selector helper.
+// What both dashboards share: the job/instance variables, the selector helper and the links
+// to the exporter's console.
 local g = import 'lib.libsonnet';
 
 {
@@ -24,6 +25,23 @@ local g = import 'lib.libsonnet';
       'Exporter instance(s), one per XMail server. From `up`, so a host whose exporter is down stays selectable.',
       multi=true,
     ),
+
+    // The exporter's web console (--web.enable-console) is served on the address Prometheus
+    // scrapes, so `instance` (host:port) is where it is; only the scheme is not in the data.
+    consoleSchemeVariable:: g.customVariable(
+      'console_scheme', ['http', 'https'], config.consoleScheme,
+      "How the exporter's console is reached: https when --web.config.file sets TLS, http otherwise. The links to the mail desk use it.",
+      title='Console scheme',
+    ),
+
+    // A link to the console's desk at `host` (a data link variable or `${instance}`) for the
+    // dashboard's time range: the days of its start and end (browser time; `until` is
+    // inclusive). Opens in a new tab.
+    deskLink(title, host):: {
+      title: title,
+      url: '${console_scheme}://' + host + '/?since=${__from:date:YYYY-MM-DD}&until=${__to:date:YYYY-MM-DD}',
+      targetBlank: true,
+    },
 
     restartAnnotation:: g.annotation(
       'Exporter restarts',

@@ -338,6 +338,24 @@
       type: 'query',
     } + (if multi then { allValue: '.+' } else {}),
 
+  // A custom variable: a fixed list of values, `current` the selected one.
+  customVariable(name, values, current, description, title=null)::
+    assert std.member(values, current) : 'variable %s: default %s is not one of %s' % [name, current, std.join(',', values)];
+    {
+      current: { selected: true, text: current, value: current },
+      description: description,
+      hide: 0,
+      includeAll: false,
+      label: if title != null then title else name,
+      multi: false,
+      name: name,
+      options: [{ selected: v == current, text: v, value: v } for v in values],
+      query: std.join(',', values),
+      queryValue: '',
+      skipUrlSync: false,
+      type: 'custom',
+    },
+
   dashboard(uid, title, description, panels, variables, annotations=[]):: {
     __requires: [
       { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.4.0' },

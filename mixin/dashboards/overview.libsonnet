@@ -54,20 +54,25 @@ local g = import 'lib.libsonnet';
 
     local ageSteps = g.steps('green', [[900, 'yellow'], [3600, 'red']]);
 
+    // The mail panels link to the desk of the exporter's console of `$instance` for the
+    // dashboard's time range (a panel link: the stats and graphs add the hosts up, so no
+    // value names one). Meant for one selected instance; the fleet table links every host.
+    local withDesk(p) = p { links: [c.deskLink('Open the mail desk of ${instance:text}', '${instance}')] };
+
     // --- Is mail flowing now -------------------------------------------------------------------
     local headline = [
-      g.stat('Received',
-             'Messages accepted by the SMTP server (RECV=OK, legacy RCV=OK) in the selected time range, every source. The same count as `report --format json` over the same lines.',
-             [ti(inc('xmail_mail_received_total'))]),
-      g.stat('Delivered',
-             'Copies that reached a local mailbox or another server (SMAIL lines of type LOCAL, SMTP, FWD and RLYS) in the selected time range. The same count as `report --format json`.',
-             [ti(inc('xmail_mail_delivered_total'))], color='green'),
-      g.stat('Bounced',
-             "XMail's notification messages (X IDs) sent to someone else than the postmaster, each once, in the selected time range; includes delay warnings when XMail sends them. The same count as `report --format json`.",
-             [ti(inc('xmail_mail_bounced_total'))], color='orange'),
-      g.stat('Refused',
-             'SMTP lines that refused something (every status but RECV=OK and RCPT=OK: connection, sender, recipient, data, auth and other stages) in the selected time range. The same count as `report --format json`.',
-             [ti(inc('xmail_mail_refused_total'))], color='purple'),
+      withDesk(g.stat('Received',
+                      'Messages accepted by the SMTP server (RECV=OK, legacy RCV=OK) in the selected time range, every source. The same count as `report --format json` over the same lines.',
+                      [ti(inc('xmail_mail_received_total'))])),
+      withDesk(g.stat('Delivered',
+                      'Copies that reached a local mailbox or another server (SMAIL lines of type LOCAL, SMTP, FWD and RLYS) in the selected time range. The same count as `report --format json`.',
+                      [ti(inc('xmail_mail_delivered_total'))], color='green')),
+      withDesk(g.stat('Bounced',
+                      "XMail's notification messages (X IDs) sent to someone else than the postmaster, each once, in the selected time range; includes delay warnings when XMail sends them. The same count as `report --format json`.",
+                      [ti(inc('xmail_mail_bounced_total'))], color='orange')),
+      withDesk(g.stat('Refused',
+                      'SMTP lines that refused something (every status but RECV=OK and RCPT=OK: connection, sender, recipient, data, auth and other stages) in the selected time range. The same count as `report --format json`.',
+                      [ti(inc('xmail_mail_refused_total'))], color='purple')),
       g.stat('Exporter',
              'up of the selected exporters as Prometheus scrapes them: DOWN when any of them is down (the fleet table shows which).',
              [ti('min(up%s)' % sel())], unit='none', mappings=upMappings,
@@ -107,7 +112,7 @@ local g = import 'lib.libsonnet';
     local rec(name) = 'sum by (job, instance) (%s%s)' % [name, sel()];
     local fleet = g.table(
       'Fleet',
-      'One row per host of the selection, from the mixin recording rules (hourly rates over the last hour) and the spool counts. A host whose exporter is down keeps its row with up = DOWN. Click an instance to show only that host.',
+      "One row per host of the selection, from the mixin recording rules (hourly rates over the last hour) and the spool counts. A host whose exporter is down keeps its row with up = DOWN. Click an instance to show only that host, or to open the mail desk of its exporter's console for the selected time range (in a new tab).",
       [
         ti('max by (job, instance) (up%s)' % sel()),
         ti(rec('job_instance:xmail_mail_received:rate1h') + ' * 3600'),
@@ -122,8 +127,8 @@ local g = import 'lib.libsonnet';
         g.override('instance', {
           links: [{
             title: 'Show ${__value.text} only',
-            url: '/d/xmail-overview/xmail-overview?${__url_time_range}&${datasource:queryparam}&${job:queryparam}&var-instance=${__value.raw}',
-          }],
+            url: '/d/xmail-overview/xmail-overview?${__url_time_range}&${datasource:queryparam}&${job:queryparam}&${console_scheme:queryparam}&var-instance=${__value.raw}',
+          }, c.deskLink('Open the mail desk', '${__data.fields["instance"]}')],
         }),
         g.override('Up', { mappings: upMappings, 'custom.cellOptions': { type: 'color-background' }, 'custom.width': 80 }),
         g.override('Received/h', { unit: hourly, decimals: 1 }),
@@ -167,21 +172,21 @@ local g = import 'lib.libsonnet';
 
     // --- Detail --------------------------------------------------------------------------------
     local flow = [
-      g.timeseries('Received per hour by source',
-                   'Messages accepted (RECV=OK) per hour, by client source: external (from the internet), authenticated (SMTP AUTH) or webmail. Minimum interval 5 minutes, so a small server reads as a rate, not as spikes.',
-                   [t(perHour('xmail_mail_received_total', 'source'), '{{source}}')], hourly, stack=true, interval='5m'),
-      g.timeseries('Delivered per hour by type',
-                   'Copies delivered per hour: LOCAL mailbox, SMTP to another server, FWD gateway, RLYS smart host.',
-                   [t(perHour('xmail_mail_delivered_total', 'type'), '{{type}}')], hourly, stack=true, interval='5m'),
-      g.timeseries('Delivered per hour by origin',
-                   'Copies delivered per hour by where the message came from: smtp (S IDs), local spool drop (L), pop3sync (P), bounce (X, notifications XMail generated) or other.',
-                   [t(perHour('xmail_mail_delivered_total', 'origin'), '{{origin}}')], hourly, stack=true, interval='5m'),
-      g.timeseries('Bounced per hour',
-                   'Notification messages per hour: bounces (and delay warnings) sent to someone else than the postmaster, and notices XMail sent to its own postmaster (e.g. a failure that could not be bounced). The XmailBounceSpike alert watches the bounces.',
-                   [
-                     t('sum(rate(xmail_mail_bounced_total%s[$__rate_interval])) * 3600' % sel(), 'bounced'),
-                     t('sum(rate(xmail_mail_postmaster_notices_total%s[$__rate_interval])) * 3600' % sel(), 'postmaster notices'),
-                   ], hourly, interval='5m'),
+      withDesk(g.timeseries('Received per hour by source',
+                            'Messages accepted (RECV=OK) per hour, by client source: external (from the internet), authenticated (SMTP AUTH) or webmail. Minimum interval 5 minutes, so a small server reads as a rate, not as spikes.',
+                            [t(perHour('xmail_mail_received_total', 'source'), '{{source}}')], hourly, stack=true, interval='5m')),
+      withDesk(g.timeseries('Delivered per hour by type',
+                            'Copies delivered per hour: LOCAL mailbox, SMTP to another server, FWD gateway, RLYS smart host.',
+                            [t(perHour('xmail_mail_delivered_total', 'type'), '{{type}}')], hourly, stack=true, interval='5m')),
+      withDesk(g.timeseries('Delivered per hour by origin',
+                            'Copies delivered per hour by where the message came from: smtp (S IDs), local spool drop (L), pop3sync (P), bounce (X, notifications XMail generated) or other.',
+                            [t(perHour('xmail_mail_delivered_total', 'origin'), '{{origin}}')], hourly, stack=true, interval='5m')),
+      withDesk(g.timeseries('Bounced per hour',
+                            'Notification messages per hour: bounces (and delay warnings) sent to someone else than the postmaster, and notices XMail sent to its own postmaster (e.g. a failure that could not be bounced). The XmailBounceSpike alert watches the bounces.',
+                            [
+                              t('sum(rate(xmail_mail_bounced_total%s[$__rate_interval])) * 3600' % sel(), 'bounced'),
+                              t('sum(rate(xmail_mail_postmaster_notices_total%s[$__rate_interval])) * 3600' % sel(), 'postmaster notices'),
+                            ], hourly, interval='5m')),
       g.timeseries('Inbound volume by source',
                    'Bytes of accepted messages per second, by client source (sum of the SMTP message size histogram).',
                    [t('sum by (source) (rate(xmail_smtp_message_size_bytes_sum%s[$__rate_interval]))' % sel(), '{{source}}')], 'Bps', stack=true, interval='5m'),
@@ -191,9 +196,9 @@ local g = import 'lib.libsonnet';
     ];
 
     local refusals = [
-      g.timeseries('Refused per hour by stage',
-                   'Refused SMTP lines per hour, by the stage of the transaction: connection (IP bans, DNSBL, reverse DNS, too many errors, TLS), sender (MAIL FROM checks, size), recipient (RCPT=E…), data (content filters), auth (AUTH=EFAIL), other.',
-                   [t(perHour('xmail_mail_refused_total', 'stage'), '{{stage}}')], hourly, stack=true, interval='5m'),
+      withDesk(g.timeseries('Refused per hour by stage',
+                            'Refused SMTP lines per hour, by the stage of the transaction: connection (IP bans, DNSBL, reverse DNS, too many errors, TLS), sender (MAIL FROM checks, size), recipient (RCPT=E…), data (content filters), auth (AUTH=EFAIL), other.',
+                            [t(perHour('xmail_mail_refused_total', 'stage'), '{{stage}}')], hourly, stack=true, interval='5m')),
       g.timeseries('Recipient acceptance',
                    'Recipients accepted (RCPT=OK) divided by every recipient decision (accepted + refused). A sudden drop is what the refusal alerts look for. Gaps mean no recipient traffic.',
                    [t('sum(rate(xmail_smtp_recipients_total%s[$__rate_interval]))\n/\nsum(rate(xmail_smtp_recipients_total%s[$__rate_interval]))'
@@ -201,10 +206,10 @@ local g = import 'lib.libsonnet';
                    'percentunit', interval='5m', calcs=['mean', 'min', 'max'], decimals=1) {
         fieldConfig+: { defaults+: { max: 1 } },
       },
-      g.bargauge('Top refusal reasons',
-                 'Refused SMTP lines in the selected time range, by XMail status, largest first; the status code follows the human title in brackets. Reasons that did not occur are left out; empty when nothing was refused.',
-                 [ti('sort_desc(sum by (status) (increase(xmail_smtp_events_total%s[$__range])) > 0)' % sel('status!~"RECV=OK|RCV=OK|RCPT=OK"'), '{{status}}')],
-                 w=8, h=10, overrides=g.displayNames(statusTitles)),
+      withDesk(g.bargauge('Top refusal reasons',
+                          'Refused SMTP lines in the selected time range, by XMail status, largest first; the status code follows the human title in brackets. Reasons that did not occur are left out; empty when nothing was refused.',
+                          [ti('sort_desc(sum by (status) (increase(xmail_smtp_events_total%s[$__range])) > 0)' % sel('status!~"RECV=OK|RCV=OK|RCPT=OK"'), '{{status}}')],
+                          w=8, h=10, overrides=g.displayNames(statusTitles))),
       g.timeseries('DNSBL refusals per hour by list',
                    "SMTP clients refused by each DNS blocklist (SNDRIP=EIPMAP), named as configured in XMail's CustMapsList. A single list jumping alone may be a dead list answering 'listed' for everyone.",
                    [t(perHour('xmail_smtp_dnsbl_refusals_total', 'list'), '{{list}}')], hourly, w=8, h=10, stack=true, interval='5m'),
@@ -334,6 +339,7 @@ local g = import 'lib.libsonnet';
           'Local domains with per-domain counters (opt-in: `domains:` in the exporter config). Empty when none is configured.',
           multi=true,
         ),
+        c.consoleSchemeVariable,
       ],
       [c.restartAnnotation, c.alertAnnotation],
     ),

@@ -9,7 +9,9 @@
 //! contract (or was removed from it), rejection statuses without a human title. And the
 //! overview's structure: the four headline stats and the exact metric of each, the fleet
 //! table and its link to one host, the `instance` variable from `up`, the collapsed
-//! per-domain row. Whether the queries run and return data is `prometheus_e2e`'s job.
+//! per-domain row, the links to the exporter's console (mail desk) for the time range and
+//! the `console_scheme` variable they use. Whether the queries run and return data is
+//! `prometheus_e2e`'s job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -948,6 +950,159 @@ fn the_fleet_table_has_one_row_per_instance_and_links_to_it() {
         coloured >= 4,
         "up, retry, frozen and last-event age are coloured"
     );
+}
+
+/// The link to the desk of the exporter's console (`--web.enable-console`, served on the
+/// scraped address, so `instance` is host:port of the console) for the dashboard's time range:
+/// `since`/`until` are the days of Grafana's `$__from`/`$__to`.
+fn desk_url(host: &str) -> String {
+    format!(
+        "${{console_scheme}}://{host}/?since=${{__from:date:YYYY-MM-DD}}&until=${{__to:date:YYYY-MM-DD}}"
+    )
+}
+
+/// The per-instance mail panels that link to the desk of `$instance`: the headline stats
+/// and the per-hour received, delivered, bounced and refused panels.
+const DESK_PANELS: &[&str] = &[
+    "Received per hour by source",
+    "Delivered per hour by type",
+    "Delivered per hour by origin",
+    "Bounced per hour",
+    "Refused per hour by stage",
+    "Top refusal reasons",
+];
+
+#[test]
+fn mail_panels_and_fleet_rows_link_to_the_console_desk_for_the_time_range() {
+    let d = dashboard("xmail-overview.json");
+
+    // The scheme is a variable (https behind --web.config.file TLS, http otherwise).
+    let vars = variables(&d.json);
+    let scheme = vars
+        .get("console_scheme")
+        .expect("a console_scheme variable");
+    assert_eq!(scheme["type"], "custom");
+    assert_eq!(scheme["multi"], false, "one scheme at a time");
+    assert_eq!(scheme["includeAll"], false, "no All: it is part of a URL");
+    let values: Vec<&str> = scheme["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["http", "https"], "options of console_scheme");
+    let listed: Vec<&str> = scheme["query"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(str::trim)
+        .collect();
+    assert_eq!(listed, ["http", "https"], "query of console_scheme");
+    let current = scheme["current"]["value"].as_str().unwrap();
+    assert!(values.contains(&current), "default scheme {current:?}");
+    let selected: Vec<&str> = scheme["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["selected"] == true)
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(selected, [current], "the selected option is the default");
+    assert!(
+        scheme["description"]
+            .as_str()
+            .is_some_and(|t| t.contains("--web.config.file") && t.contains("https")),
+        "console_scheme says when to pick https: {}",
+        scheme["description"]
+    );
+
+    // The fleet table: every row (its instance cell) opens the desk of that host.
+    let fleet = panel_by_title(&d.json, "Fleet");
+    let links: Vec<&Value> = fleet["fieldConfig"]["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["matcher"]["options"] == "instance")
+        .flat_map(|o| o["properties"].as_array().unwrap())
+        .filter(|prop| prop["id"] == "links")
+        .flat_map(|prop| prop["value"].as_array().unwrap())
+        .collect();
+    let desk = links
+        .iter()
+        .find(|l| l["title"] == "Open the mail desk")
+        .unwrap_or_else(|| {
+            panic!("no \"Open the mail desk\" link on the instance cell: {links:?}")
+        });
+    assert_eq!(
+        desk["url"],
+        desk_url(r#"${__data.fields["instance"]}"#),
+        "the row's instance (host:port), the scheme variable and the time range"
+    );
+    assert_eq!(desk["targetBlank"], true, "the desk opens in a new tab");
+    // The link that narrows the dashboard to one host keeps the chosen scheme.
+    let narrow = links
+        .iter()
+        .filter_map(|l| l["url"].as_str())
+        .find(|u| u.contains("var-instance="))
+        .expect("the show-only link");
+    assert!(
+        narrow.contains("${console_scheme:queryparam}"),
+        "showing one host keeps the console scheme: {narrow}"
+    );
+
+    // The headline stats and the per-hour mail panels: a panel link to the desk of the
+    // selected instance.
+    let titles = HEADLINE
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(DESK_PANELS.iter().copied());
+    for title in titles {
+        let p = panel_by_title(&d.json, title);
+        let links = p["links"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{title}: no panel links"));
+        let desk = links
+            .iter()
+            .find(|l| l["url"] == desk_url("${instance}"))
+            .unwrap_or_else(|| panic!("{title}: no link to the desk of $instance: {links:?}"));
+        assert_eq!(desk["targetBlank"], true, "{title}: opens in a new tab");
+        assert!(
+            desk["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Open the mail desk")),
+            "{title}: link title {}",
+            desk["title"]
+        );
+    }
+
+    // Every console link of the dashboard uses the scheme variable and carries the time
+    // range as the console's YYYY-MM-DD dates.
+    let mut console_links = 0;
+    for p in all_panels(&d.json) {
+        let panel_links = p["links"].as_array().into_iter().flatten();
+        let field_links = p["fieldConfig"]["overrides"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|o| o["properties"].as_array().unwrap())
+            .filter(|prop| prop["id"] == "links")
+            .flat_map(|prop| prop["value"].as_array().unwrap());
+        for l in panel_links.chain(field_links) {
+            let url = l["url"].as_str().unwrap();
+            if url.starts_with('/') {
+                continue; // a link inside Grafana
+            }
+            console_links += 1;
+            assert!(
+                url.starts_with("${console_scheme}://")
+                    && url.contains("since=${__from:date:YYYY-MM-DD}")
+                    && url.contains("until=${__to:date:YYYY-MM-DD}"),
+                "{}: {url}",
+                title(p)
+            );
+        }
+    }
+    assert_eq!(console_links, 1 + HEADLINE.len() + DESK_PANELS.len());
 }
 
 #[test]
