@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. On a machine with only the Rust toolchain it first
 # installs what the tests need: promtool and prometheus (Debian package `prometheus`),
-# jsonnet (`jsonnet`, renders the mixin) and PyYAML (`python3-yaml`).
+# jsonnet (`jsonnet`, renders the mixin), PyYAML (`python3-yaml`), and for the mail desk's
+# browser tests `chromium`, `fonts-nanum`, node (`nodejs`, `npm`) and playwright-core (npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,11 @@ pkgs=()
 command -v jsonnet >/dev/null 2>&1 || pkgs+=(jsonnet)
 # scripts/check-rules.sh parses the YAML files with Debian's python3 and PyYAML.
 { python3 -c 'import yaml' || /usr/bin/python3 -c 'import yaml'; } >/dev/null 2>&1 || pkgs+=(python3-yaml)
+# The mail desk's browser tests: Debian's headless Chromium, Hangul fonts for the Korean page,
+# and node to drive it with playwright-core (from npm, below).
+[ -x /usr/bin/chromium ] || pkgs+=(chromium)
+fc-list 2>/dev/null | grep -qi nanum || pkgs+=(fonts-nanum)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "== installing ${pkgs[*]} (Debian packages)"
   as_root apt-get update -qq
@@ -33,6 +39,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 echo "== cargo test"
 XMAIL_REQUIRE_PROMTOOL=1 XMAIL_REQUIRE_JSONNET=1 cargo test --locked --lib --bins --test it
 cargo test --locked --doc
+echo "== browser tests (headless Chromium)"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+node --test tests/browser/
 # Hostile clients and odd files, with latency bounds: alone on the machine, one at a time.
 echo "== abuse tests"
 cargo test --locked --release --test abuse -- --test-threads=1

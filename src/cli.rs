@@ -49,7 +49,8 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: ServeArgs,
 
-    /// YAML config file: time zone and webmail classification rules.
+    /// YAML config file: time zone, per-domain counters (domains), the delivery delay join
+    /// (delivery_delay), webmail classification rules and the mail desk's users (console).
     #[arg(long = "config", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -162,6 +163,13 @@ pub struct ServeArgs {
     /// limit. Re-read when it changes.
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+
+    /// Serve the mail desk at / (search a message by ID, address or spool file, today's
+    /// summary, recent refusals) and its JSON API under /api/v1/. Only for the users listed
+    /// under `console: users:` in --config, who log in with their basic_auth_users password
+    /// from --web.config.file; over plain HTTP only from loopback addresses.
+    #[arg(long = "web.enable-console")]
+    pub enable_console: bool,
 
     /// How long a client may take to send its request headers. Only tests should change it.
     #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, hide = true)]

@@ -11,6 +11,8 @@
 //!   rules:                    # checked in order; the first match names the category
 //!     - name: captcha
 //!       regex: '(?i)captcha|자동입력'
+//! console:                   # the mail desk (--web.enable-console)
+//!   users: [postmaster]       # basic_auth_users of --web.config.file who may use it
 //! ```
 
 use std::path::Path;
@@ -58,6 +60,18 @@ pub struct FileConfig {
     /// Local domains that get per-domain counters.
     #[serde(default)]
     pub domains: Vec<String>,
+    /// Who may use the mail desk (`--web.enable-console`).
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// The `console:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Users of the web config's `basic_auth_users` who may use the mail desk.
+    #[serde(default)]
+    pub users: Vec<String>,
 }
 
 /// The `delivery_delay:` section.
@@ -116,6 +130,8 @@ pub struct Settings {
     pub join_limits: JoinLimits,
     /// Local domains that get per-domain counters, lower-case.
     pub domains: Vec<String>,
+    /// Users of the web config who may use the mail desk (none: nobody).
+    pub console_users: Vec<String>,
 }
 
 impl Settings {
@@ -202,11 +218,21 @@ impl Settings {
                 domains.len()
             );
         }
+        let mut console_users: Vec<String> = Vec::new();
+        for u in cfg.console.users {
+            if u.is_empty() || u.contains(':') || u.chars().any(char::is_control) {
+                bail!("console.users: {u:?} in {origin} is not a user name of basic_auth_users");
+            }
+            if !console_users.contains(&u) {
+                console_users.push(u);
+            }
+        }
         Ok(Settings {
             tz,
             classifier: Arc::new(classifier),
             join_limits,
             domains,
+            console_users,
         })
     }
 }

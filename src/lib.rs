@@ -15,6 +15,7 @@
 //! - [`web`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`, with its
 //!   connection limits and `--web.config.file` (TLS, basic auth, reload);
 //! - [`rate`]: the one rate limiter (requests, repeated log messages);
+//! - [`recent`]: the most recent refusals, kept for the mail desk;
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
 //! - [`summary`]: the accumulator behind `report` (totals, tables, top lists), its JSON
 //!   contract and its text tables;
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod parse;
 pub mod rate;
 pub mod read;
+pub mod recent;
 pub mod spool;
 pub mod summary;
 pub mod tail;

@@ -19,10 +19,12 @@ use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::metrics::Recorder;
 use crate::read::discover::KindSet;
+use crate::recent::Recent;
 use crate::tail::checkpoint::{self, Saver, Shared};
 use crate::tail::file::StartAt;
 use crate::tail::watch::DirWatcher;
 use crate::tail::{DirSpec, Tailer};
+use crate::web::console::Console;
 use crate::web::reload::WebConfigSource;
 use crate::web::{self, WebState};
 
@@ -100,6 +102,13 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         Some(path) => WebConfigSource::load(path)?,
         None => WebConfigSource::plain(),
     });
+    let console = if args.enable_console {
+        let recent = Arc::new(Recent::new());
+        recorder = recorder.with_recent(recent.clone());
+        Some(Arc::new(console(args, &settings, &web, recent)?))
+    } else {
+        None
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -142,6 +151,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             read_header_timeout: args.read_header_timeout,
             write_timeout: args.write_timeout,
             gathers: Default::default(),
+            console,
         });
         let spool = match spool_metrics {
             Some(m) if args.spool_dir != PathBuf::new() => Some(
@@ -317,6 +327,53 @@ fn publish_dirs(tailer: &Tailer, recorder: &Recorder) {
             }
         }
     }
+}
+
+/// The mail desk of `--web.enable-console`, checked against the web config: it always asks
+/// for a login, so it needs users in both files.
+fn console(
+    args: &ServeArgs,
+    settings: &Settings,
+    web: &WebConfigSource,
+    recent: Arc<Recent>,
+) -> anyhow::Result<Console> {
+    let config = web.current();
+    if !config.needs_auth() {
+        anyhow::bail!(
+            "--web.enable-console needs a login: add basic_auth_users to a --web.config.file (the desk always asks for a password)"
+        );
+    }
+    if settings.console_users.is_empty() {
+        anyhow::bail!(
+            "--web.enable-console needs its users: list them under console: users: in --config (users of basic_auth_users, not the scrape user)"
+        );
+    }
+    let known: Vec<&String> = settings
+        .console_users
+        .iter()
+        .filter(|u| config.has_user(u))
+        .collect();
+    for u in &settings.console_users {
+        if !config.has_user(u) {
+            tracing::warn!(user = %u, "console.users names a user that basic_auth_users does not have: it cannot log in");
+        }
+    }
+    if known.is_empty() {
+        anyhow::bail!(
+            "none of console.users is in basic_auth_users of --web.config.file: add them there with a bcrypt hash"
+        );
+    }
+    tracing::info!(
+        users = ?known,
+        tls = config.tls.is_some(),
+        "mail desk enabled at /: it shows addresses (personal data) to console users only, with their password; over plain HTTP it answers loopback clients only; searches are logged at debug level only"
+    );
+    Ok(Console::new(
+        settings.clone(),
+        args.xmail_log_dir.clone(),
+        args.webmail_log_dir.clone(),
+        recent,
+    ))
 }
 
 /// The thread that counts the spool every interval.

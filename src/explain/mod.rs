@@ -1,6 +1,7 @@
 //! One plain sentence per log line, in English or Korean, in the spirit of the worked
 //! examples administrators learn the logs from: what happened to whom, and why. The words of
-//! `report`'s tables are in [`words`].
+//! `report`'s tables are in [`words`], the mail desk's in [`desk`]: every word a person reads
+//! is in this module. What a line means is [`crate::meaning`]'s; this module only says it.
 
 use std::fmt::Write;
 
@@ -9,6 +10,7 @@ use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
 
+pub mod desk;
 pub mod words;
 
 /// The language of the sentences.

@@ -40,6 +40,7 @@ use crate::parse::webmail::Classifier;
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::rate::Throttle;
 use crate::read::Sink;
+use crate::recent::Recent;
 use delay::{DelayMetrics, PENDING_WALL, Pending, ReceivedJoin, smtp_id_key};
 use domains::DomainMetrics;
 use exporter::ExporterMetrics;
@@ -150,6 +151,8 @@ pub struct Recorder {
     meaning: Meaning,
     received: ReceivedJoin,
     pending: Pending,
+    /// With the mail desk: where refused SMTP lines are kept.
+    recent: Option<Arc<Recent>>,
 }
 
 impl Recorder {
@@ -184,6 +187,7 @@ impl Recorder {
             meaning: Meaning::new(),
             received: ReceivedJoin::new(JoinLimits::default()),
             pending: Pending::new(Some(PENDING_WALL)),
+            recent: None,
         }
     }
 
@@ -216,6 +220,12 @@ impl Recorder {
     /// Changes how long and how many received messages are kept for the delivery delay.
     pub fn with_join_limits(mut self, limits: JoinLimits) -> Recorder {
         self.received = ReceivedJoin::new(limits);
+        self
+    }
+
+    /// Keeps every refused SMTP line in `recent` too (the mail desk's recent refusals).
+    pub fn with_recent(mut self, recent: Arc<Recent>) -> Recorder {
+        self.recent = Some(recent);
         self
     }
 
@@ -271,6 +281,11 @@ impl Sink for Recorder {
             LogKind::Smtp => match parse_smtp(line) {
                 Ok(ev) => {
                     let meaning = self.meaning.smtp(&ev);
+                    if meaning.refused.is_some()
+                        && let Some(recent) = &self.recent
+                    {
+                        recent.push(line);
+                    }
                     self.metrics.mail.smtp(&meaning, ev.source());
                     self.metrics.smtp.record(&ev);
                     self.metrics.domains.record_smtp(&ev, &meaning);

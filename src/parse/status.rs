@@ -131,6 +131,14 @@ impl Stage {
 }
 
 impl Status<'_> {
+    /// The status as XMail writes it (`RCPT=EAVAIL`; an unknown one as found), for people.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match *self {
+            Status::Known(code) => std::borrow::Cow::Borrowed(code.as_str()),
+            Status::Unknown(raw) => String::from_utf8_lossy(raw),
+        }
+    }
+
     /// The stage of a refusal, `None` for a success.
     #[inline]
     pub fn stage(&self) -> Option<Stage> {

@@ -64,6 +64,11 @@ impl Users {
         self.hashes.is_empty()
     }
 
+    /// Is `name` a configured user?
+    pub fn contains(&self, name: &str) -> bool {
+        self.hashes.contains_key(name)
+    }
+
     /// The hash to check `user` against, and whether the user exists.
     fn hash_for(&self, user: &str) -> (&str, bool) {
         match self.hashes.get(user) {
@@ -183,6 +188,12 @@ fn credentials_digest(user: &str, password: &str, hash: &str) -> Digest {
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
     out
+}
+
+/// The user name of a `Basic` `Authorization` header (whether its password is right is
+/// [`Authenticator::check`]'s).
+pub fn basic_user(header: &[u8]) -> Option<String> {
+    parse_basic(header).map(|(user, _)| user)
 }
 
 /// `Basic base64(user:password)` -> (user, password).

@@ -43,6 +43,11 @@ impl WebConfig {
         Ok(load(path)?.0)
     }
 
+    /// Is `name` one of the users?
+    pub fn has_user(&self, name: &str) -> bool {
+        self.users.contains(name)
+    }
+
     /// Does the configuration ask for credentials?
     pub fn needs_auth(&self) -> bool {
         !self.users.is_empty()

@@ -17,7 +17,10 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use super::auth::basic_user;
 use super::conn::{Commit, Conn};
+use super::console::{self, Client, Console, Refusal};
+use super::format::WebConfig;
 use super::reload::{Auth, WebConfigSource};
 use crate::metrics::{encode_families, encode_text};
 use crate::tail::checkpoint::Pending;
@@ -46,6 +49,12 @@ impl Reply {
     /// Reports to `conn` when the body is handed to hyper.
     pub fn sent_on(&mut self, conn: Arc<Conn>) {
         self.conn = Some(conn);
+    }
+}
+
+impl From<Bytes> for Reply {
+    fn from(data: Bytes) -> Reply {
+        Reply::new(data)
     }
 }
 
@@ -97,18 +106,26 @@ pub struct WebState {
     pub write_timeout: Duration,
     /// The gather in progress or last done, shared by the scrapes that wait for it.
     pub gathers: Gathers,
+    /// The mail desk, with `--web.enable-console`.
+    pub console: Option<Arc<Console>>,
 }
 
 /// Applies the rate limit and authentication, routes, and adds the configured headers, all
 /// from the web config in force now (a reload applies to open connections too).
-pub async fn respond(req: Request<Incoming>, state: &WebState) -> Response<Reply> {
+pub async fn respond(req: Request<Incoming>, client: Client, state: &WebState) -> Response<Reply> {
     let config = state.web.current();
+    let console = state
+        .console
+        .as_ref()
+        .filter(|_| console::is_console_path(req.uri().path()));
     let mut r = if !state.web.take_request() {
         closing(response(
             StatusCode::TOO_MANY_REQUESTS,
             "text/plain; charset=utf-8",
             "Too many requests.\n",
         ))
+    } else if let Some(console) = console {
+        desk(&req, client, console, &config, state).await
     } else if config.needs_auth() {
         let header = req.headers().get(hyper::header::AUTHORIZATION);
         let auth = state
@@ -136,6 +153,58 @@ pub async fn respond(req: Request<Incoming>, state: &WebState) -> Response<Reply
         r.headers_mut().insert(name.clone(), value.clone());
     }
     r
+}
+
+/// The mail desk: its own access rules (a console user, loopback over plain HTTP), then its
+/// answer.
+async fn desk(
+    req: &Request<Incoming>,
+    client: Client,
+    console: &Arc<Console>,
+    config: &WebConfig,
+    state: &WebState,
+) -> Response<Reply> {
+    let accept_language = req
+        .headers()
+        .get(hyper::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = console::language(
+        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+            .as_deref(),
+        accept_language,
+    );
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return handle(req, state).await;
+    }
+    let header = req.headers().get(hyper::header::AUTHORIZATION);
+    let verified = if config.needs_auth() && header.is_some() {
+        let auth = state
+            .web
+            .authorize(config, header.map(HeaderValue::as_bytes))
+            .await;
+        (auth == Auth::Allowed)
+            .then(|| header.and_then(|h| basic_user(h.as_bytes())))
+            .flatten()
+    } else {
+        None
+    };
+    if let Err(why) = console.admit(client, config.needs_auth(), verified.as_deref()) {
+        let mut r: Response<Reply> = console::refused(req.uri().path(), lang, &why).into_response();
+        if why == Refusal::Unauthenticated {
+            r.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Basic realm=\"xmail_exporter mail desk\", charset=\"UTF-8\"",
+                ),
+            );
+        }
+        return closing(r);
+    }
+    console::answer(console, req.uri(), accept_language)
+        .await
+        .into_response()
 }
 
 /// Ends the connection after this response (hyper closes when it says so): a refused

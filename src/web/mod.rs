@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod conn;
+pub mod console;
 pub mod format;
 pub mod handler;
 pub mod reload;
@@ -39,6 +40,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use conn::{Conn, MAX_PER_ADDRESS, Registry, Tracked};
+use console::Client;
 pub use handler::WebState;
 
 /// Connections open at once. At this limit (or at [`MAX_PER_ADDRESS`] from one client
@@ -171,7 +173,7 @@ pub async fn serve(
             };
             let conn = io.conn().clone();
             tokio::select! {
-                () = serve_connection(io, tls, state, watcher) => {}
+                () = serve_connection(io, tls, peer, state, watcher) => {}
                 () = conn.evicted() => {
                     tracing::debug!(%peer, "connection closed to make room for a new one");
                 }
@@ -193,15 +195,21 @@ pub async fn serve(
 async fn serve_connection(
     io: Tracked<TcpStream>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    peer: SocketAddr,
     state: Arc<WebState>,
     watcher: Watcher,
 ) {
     let conn = io.conn().clone();
+    let mut client = Client {
+        ip: peer.ip(),
+        tls: false,
+    };
     match tls {
-        None => serve_http(io, conn, state, watcher).await,
+        None => serve_http(io, conn, client, state, watcher).await,
         Some(acceptor) => {
+            client.tls = true;
             match tokio::time::timeout(state.read_header_timeout, acceptor.accept(io)).await {
-                Ok(Ok(tls_stream)) => serve_http(tls_stream, conn, state, watcher).await,
+                Ok(Ok(tls_stream)) => serve_http(tls_stream, conn, client, state, watcher).await,
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
@@ -210,8 +218,13 @@ async fn serve_connection(
 }
 
 /// Serves HTTP/1.1 on one stream until it closes.
-async fn serve_http<S>(stream: S, conn: Arc<Conn>, state: Arc<WebState>, watcher: Watcher)
-where
+async fn serve_http<S>(
+    stream: S,
+    conn: Arc<Conn>,
+    client: Client,
+    state: Arc<WebState>,
+    watcher: Watcher,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let timeout = state.read_header_timeout;
@@ -220,7 +233,7 @@ where
         async move {
             conn.request_started();
             conn.previous_responses_written().await;
-            let mut r = handler::respond(req, &state).await;
+            let mut r = handler::respond(req, client, &state).await;
             r.body_mut().sent_on(conn);
             Ok::<_, Infallible>(r)
         }

@@ -27,6 +27,9 @@ mod torture;
 /// `--web.config.file`: TLS, client certificates, basic auth, reload, rate limit, timeouts.
 mod web;
 
+/// The mail desk (`--web.enable-console`): access, API, hostile text.
+mod console;
+
 /// `--web.config.file` changes while running (fail-closed reload) and refused settings.
 mod web_reload;
 
