@@ -1,5 +1,5 @@
 //! Reading a log file once, from its first byte to its end or to a byte budget
-//! ([`read_at_most`]), for `report` and `trace`: no offsets,
+//! ([`read_at_most`]), for `report`, `trace` and [`crate::summary::summarize`]: no offsets,
 //! no checkpoints, no waiting for more. The file is read on a second thread
 //! ([`super::readahead`]) while this one splits and parses, through the same line buffer and
 //! [`Sink`] as the tailer.
