@@ -208,6 +208,16 @@ pub struct ReportArgs {
     /// `text` and `json`: language of the headings and reason titles.
     #[arg(long = "lang", value_enum, default_value_t = crate::explain::Lang::En)]
     pub lang: crate::explain::Lang,
+
+    /// `text` and `json`: only lines at or after this local time: YYYY-MM-DD,
+    /// "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS".
+    #[arg(long = "since", value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// `text` and `json`: only lines at or before this local time: YYYY-MM-DD,
+    /// "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS".
+    #[arg(long = "until", value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 /// `report` output formats.

@@ -18,7 +18,8 @@
 //! - [`recent`]: the most recent refusals, kept for the mail desk;
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];
 //! - [`summary`]: the accumulator behind `report` (totals, tables, top lists), its JSON
-//!   contract and its text tables;
+//!   contract and its text tables, and [`summary::summarize`], the same JSON for log
+//!   directories and a time range without the command;
 //! - [`trace`]: the story of the messages a query names, line by line with sentences and
 //!   what is missing;
 //! - [`cmd`]: one function per subcommand (`serve`, `report`, `trace`);

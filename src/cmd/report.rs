@@ -1,5 +1,12 @@
 //! `xmail_exporter report PATH...`: read log files once, from start to end, and print the
-//! metrics they produce. One-shot analysis, golden tests and benchmarks all use it.
+//! metrics they produce, or their summary. One-shot analysis, golden tests and benchmarks
+//! all use it. The summary goes through [`crate::summary::summarize_files`], the function
+//! any other caller uses for the same JSON, and the metrics read the files through the same
+//! [`crate::summary::files::read_files`], in the same order.
+//!
+//! `--since`/`--until` narrow the summary (`text`, `json`) to a time range. The Prometheus
+//! format refuses them: its counters and the exporter's own metrics (bytes read, last
+//! event times) describe whole files, and a range of counters is Prometheus' own job.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,21 +17,12 @@ use anyhow::Context;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::config::Settings;
 use crate::metrics::{Recorder, encode_text};
-use crate::parse::LogKind;
-use crate::read::Sink;
-use crate::read::once::read_whole;
-use crate::summary::{Summary, render_text};
-
-/// A log file to read, with its kind.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Input {
-    path: PathBuf,
-    kind: LogKind,
-    name: String,
-}
+use crate::summary::files::{LogFile, read_files, reading_order};
+use crate::summary::range::parse_range;
+use crate::summary::{render_text, summarize_files};
 
 /// Collects the log files under `path` (recursively for a directory), sorted by path.
-fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result<()> {
+fn collect(path: &Path, explicit: bool, out: &mut Vec<LogFile>) -> std::io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
@@ -43,17 +41,8 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
         }
         return Ok(());
     }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_string();
-    match LogKind::from_file_name(&name) {
-        Some(kind) => out.push(Input {
-            path: path.to_path_buf(),
-            kind,
-            name,
-        }),
+    match LogFile::at(path) {
+        Some(file) => out.push(file),
         None if explicit => tracing::warn!(
             path = %path.display(),
             "skipped: not an smtp-*, smail-* or error-YYYYMMDD.txt log"
@@ -66,21 +55,29 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<Input>) -> std::io::Result
 /// Runs the report. Exits with failure when a path could not be read (after printing what
 /// the others gave).
 pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
-    let (text, failed) = match args.format {
+    let ranged = args.since.is_some() || args.until.is_some();
+    if ranged && args.format == ReportFormat::Prometheus {
+        anyhow::bail!(
+            "--since and --until apply to --format text and json: the Prometheus format counts whole files (ask Prometheus for a range, e.g. increase(...[1d]))"
+        );
+    }
+    let range = parse_range(args.since.as_deref(), args.until.as_deref())?;
+    let (mut files, mut failed) = collect_all(&args.paths);
+    let text = match args.format {
         ReportFormat::Prometheus => {
             let mut recorder = Recorder::from_settings(&settings, false)
                 .context("cannot register metrics")?
                 .one_shot();
-            let failed = read_all(&args.paths, &mut recorder);
+            reading_order(&mut files);
+            failed |= read_files(&files, &mut recorder, u64::MAX).failed > 0;
             recorder.finish();
-            (encode_text(recorder.registry()), failed)
+            encode_text(recorder.registry())
         }
         // The summary parses lines itself: no metrics are registered.
         ReportFormat::Text | ReportFormat::Json => {
-            let mut summary =
-                Summary::new(settings.classifier.clone(), settings.tz.clone(), args.top);
-            let failed = read_all(&args.paths, &mut summary);
-            let report = summary.report(args.top, args.lang);
+            let report =
+                summarize_files(files, &range, &settings, args.top, args.lang, u64::MAX).report;
+            failed |= report.read_errors > 0;
             let text = if args.format == ReportFormat::Json {
                 let mut json =
                     serde_json::to_string_pretty(&report).context("cannot encode the summary")?;
@@ -89,7 +86,7 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
             } else {
                 render_text(&report, args.lang)
             };
-            (text.into_bytes(), failed)
+            text.into_bytes()
         }
     };
     let mut out = std::io::stdout().lock();
@@ -105,33 +102,15 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads every log file under `paths` into `sink`, each period's SMTP file before its SMAIL
-/// file. Returns `true` when a path or a file could not be read.
-fn read_all(paths: &[PathBuf], sink: &mut impl Sink) -> bool {
+/// The log files under `paths`; `true` when a path could not be read.
+fn collect_all(paths: &[PathBuf]) -> (Vec<LogFile>, bool) {
     let mut failed = false;
-    let mut inputs = Vec::new();
+    let mut files = Vec::new();
     for p in paths {
-        if let Err(e) = collect(p, true, &mut inputs) {
+        if let Err(e) = collect(p, true, &mut files) {
             tracing::error!(path = %p.display(), error = %e, "cannot read");
             failed = true;
         }
     }
-    // Within a directory, each period's SMTP file before its SMAIL file, so a delivery
-    // finds the RECV=OK of its message (the delivery delay).
-    inputs.sort_by_key(|i| {
-        let period = i
-            .name
-            .split_once('-')
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or_default();
-        (i.path.parent().map(Path::to_path_buf), period, i.kind)
-    });
-    for input in &inputs {
-        if let Err(e) = read_whole(&input.path, input.kind, &input.name, sink) {
-            tracing::error!(path = %input.path.display(), error = %e, "cannot read log file");
-            sink.read_error(input.kind, &input.path, &e);
-            failed = true;
-        }
-    }
-    failed
+    (files, failed)
 }

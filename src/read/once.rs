@@ -1,4 +1,5 @@
-//! Reading a log file once, from its first byte to its end (`report`, `trace`): no offsets,
+//! Reading a log file once, from its first byte to its end or to a byte budget
+//! ([`read_at_most`]), for `report`, `trace` and [`crate::summary::summarize`]: no offsets,
 //! no checkpoints, no waiting for more. The file is read on a second thread
 //! ([`super::readahead`]) while this one splits and parses, through the same line buffer and
 //! [`Sink`] as the tailer.
@@ -20,6 +21,35 @@ pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) 
     let file = ReadAhead::new(open_log(path)?)?;
     let mut lines = LineBuf::with_capacity(1 << 20);
     read_stream(file, &mut lines, path, kind, name, sink)
+}
+
+/// What [`read_at_most`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadUpTo {
+    /// Bytes read.
+    pub bytes: u64,
+    /// The file held more than `max` bytes: the rest was not read (nor the line `max` cut).
+    pub cut: bool,
+}
+
+/// Like [`read_whole`], but reads no more than `max` bytes of the file: a line the limit
+/// cuts is not counted, and nothing after it is read.
+pub fn read_at_most(
+    path: &Path,
+    kind: LogKind,
+    name: &str,
+    sink: &mut impl Sink,
+    max: u64,
+) -> io::Result<ReadUpTo> {
+    let file = open_log(path)?;
+    let len = file.metadata()?.len();
+    let file = ReadAhead::new(file.take(max))?;
+    let mut lines = LineBuf::with_capacity(1 << 20);
+    let bytes = read_stream(file, &mut lines, path, kind, name, sink)?;
+    Ok(ReadUpTo {
+        bytes,
+        cut: bytes >= max && len > bytes,
+    })
 }
 
 /// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the

@@ -1,7 +1,6 @@
 //! Reading a whole file on a second thread, for `report`: the copy out of the page cache (a
 //! fifth of `report`'s time when it ran on the parsing thread) overlaps with the parsing.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
@@ -21,8 +20,9 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// Starts reading `file` from its current position.
-    pub fn new(mut file: File) -> io::Result<ReadAhead> {
+    /// Starts reading `file` from its current position (a [`std::fs::File`], or one cut
+    /// short with [`Read::take`]).
+    pub fn new(mut file: impl Read + Send + 'static) -> io::Result<ReadAhead> {
         let (tx, chunks) = sync_channel::<io::Result<Vec<u8>>>(AHEAD);
         let (recycle, spare) = sync_channel::<Vec<u8>>(AHEAD + 2);
         thread::Builder::new()

@@ -32,14 +32,35 @@
 //! (webmail lines without a time stamp do not move it). The per-hour table sums each local
 //! hour over every day of the period.
 //!
+//! # A time range
+//!
+//! With a [`TimeRange`] (`report --since/--until`, [`Summary::with_range`], [`summarize`]),
+//! only the lines whose time is in the range count, everywhere: totals, tables, `lines`
+//! read and the period. Webmail times stamped in UTC are compared once moved to the
+//! configured zone. What a line means is still decided as if every line was read: a bounce
+//! is counted at its first SMAIL line, so an `X` message that began before the range is not
+//! counted in it; the recipients of a large message include its `RCPT=OK` lines before the
+//! range.
+//!
+//! A line without a time of its own (a malformed line, an over-long line, a webmail error
+//! without a time stamp, a line of a PHP stack trace) goes with the line before it in its
+//! file: it counts when that line did. At the start of a file it counts when the day the
+//! file is named for is a day of the range (or the name holds no date).
+//!
+//! Files whose names say they cannot hold lines of the range are not read at all
+//! ([`range::file_may_hold`]).
+//!
 //! # Layout
 //! - this file: the accumulator and its [`Sink`];
 //! - [`report`]: the [`Report`] and its rows, serialised as the JSON output;
-//! - [`text`]: the text tables (display widths of Korean, binary units).
+//! - [`text`]: the text tables (display widths of Korean, binary units);
+//! - [`range`]: the bounds `report` accepts, which files can hold lines of a range;
+//! - [`files`]: the files of a reading and their order, and [`summarize`], the summary of
+//!   log directories for a range as `report --format json` prints it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -54,10 +75,14 @@ use crate::parse::time::{LocalTime, TimeConverter};
 use crate::parse::webmail::{Classifier, WebmailEvent};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::read::Sink;
+use crate::trace::TimeRange;
 
+pub mod files;
+pub mod range;
 pub mod report;
 pub mod text;
 
+pub use files::{LogFile, Summarized, summarize, summarize_files};
 pub use report::*;
 pub use text::{human_bytes, render_text};
 
@@ -110,6 +135,15 @@ pub struct Summary {
     largest: Vec<Received>,
     webmail: Vec<u64>,
     pop3: [u64; LoginResult::COUNT],
+    /// Only lines of this range count.
+    range: TimeRange,
+    /// `range` leaves lines out.
+    ranged: bool,
+    /// With a range: the file of the last line seen.
+    file: PathBuf,
+    /// Whether the last line with a time in `file` was in the range (at the start of the
+    /// file: whether its day is): a line without a time goes with it.
+    last_in: bool,
 }
 
 fn address(b: &[u8]) -> String {
@@ -169,6 +203,34 @@ impl Summary {
             largest: Vec::new(),
             webmail: vec![0; categories],
             pop3: [0; LoginResult::COUNT],
+            range: TimeRange::default(),
+            ranged: false,
+            file: PathBuf::new(),
+            last_in: true,
+        }
+    }
+
+    /// Counts only the lines of `range` (see the module documentation).
+    pub fn with_range(mut self, range: TimeRange) -> Summary {
+        self.range = range;
+        self.ranged = range::is_bounded(&range);
+        self
+    }
+
+    /// Is a line at `t` in the range? Lines without a time that follow it go with it.
+    fn keep(&mut self, t: LocalTime) -> bool {
+        self.last_in = self.range.contains(t);
+        self.last_in
+    }
+
+    /// With a range, notes the file of the next line: at the start of a file, a line
+    /// without a time counts when the day the file is named for is in the range.
+    fn enter(&mut self, ctx: &ParseCtx, path: &Path) {
+        if self.ranged && path.as_os_str() != self.file.as_os_str() {
+            self.file = path.to_path_buf();
+            self.last_in = ctx
+                .file_date
+                .is_none_or(|d| range::holds_day(&self.range, d));
         }
     }
 
@@ -183,18 +245,34 @@ impl Summary {
         f(self.days.entry((t.year, t.month, t.day)).or_default());
     }
 
-    fn smtp(&mut self, line: &[u8]) -> Result<(), ParseError> {
+    /// Counts an SMTP line; `Ok(false)` when it is outside the range.
+    fn smtp(&mut self, line: &[u8]) -> Result<bool, ParseError> {
         let ev = parse_smtp(line)?;
-        self.seen(ev.time);
         let meaning = self.meaning.smtp(&ev);
         let id = printable(ev.message_id);
+        // The message's accepted recipients, whether or not the line is in the range.
+        let mut recipients = 0;
+        if meaning.recipient == Some(Recipient::Accepted) && !id.is_empty() {
+            *self.pending_rcpts.entry(id.clone()).or_default() += 1;
+        }
+        if meaning.received {
+            recipients = self.pending_rcpts.remove(&id).unwrap_or(0);
+        }
+        // The transaction ended without a message.
+        if matches!(
+            ev.status.status,
+            Status::Known(
+                StatusCode::PredataFilter | StatusCode::PostdataFilter | StatusCode::DataFilter,
+            )
+        ) {
+            self.pending_rcpts.remove(&id);
+        }
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
         match meaning.recipient {
-            Some(Recipient::Accepted) => {
-                self.recipients_accepted += 1;
-                if !id.is_empty() {
-                    *self.pending_rcpts.entry(id.clone()).or_default() += 1;
-                }
-            }
+            Some(Recipient::Accepted) => self.recipients_accepted += 1,
             Some(Recipient::Refused) => self.recipients_refused += 1,
             None => {}
         }
@@ -207,7 +285,6 @@ impl Summary {
             let s = self.senders.entry(sender.clone()).or_default();
             s.0 += 1;
             s.1 += ev.size;
-            let recipients = self.pending_rcpts.remove(&id).unwrap_or(0);
             self.keep_large(Received {
                 size: ev.size,
                 time: ev.time,
@@ -216,7 +293,7 @@ impl Summary {
                 recipient: address(ev.recipient),
                 recipients,
             });
-            return Ok(());
+            return Ok(true);
         }
         if let Some(stage) = meaning.refused {
             let (key, code) = match ev.status.status {
@@ -237,15 +314,9 @@ impl Summary {
                 let m = ev.status.auth_mechanism.unwrap_or(AuthMechanism::Other);
                 self.auth[m.index()] += 1;
             }
-            // The transaction ended without a message.
-            Status::Known(
-                StatusCode::PredataFilter | StatusCode::PostdataFilter | StatusCode::DataFilter,
-            ) => {
-                self.pending_rcpts.remove(&id);
-            }
             _ => {}
         }
-        Ok(())
+        Ok(true)
     }
 
     fn keep_large(&mut self, r: Received) {
@@ -260,10 +331,14 @@ impl Summary {
         }
     }
 
-    fn smail(&mut self, ev: &SmailEvent<'_>) {
+    /// Counts an SMAIL record; `false` when it is outside the range.
+    fn smail(&mut self, ev: &SmailEvent<'_>) -> bool {
+        let meaning = self.meaning.smail(ev, self.local.to_unix(ev.time));
+        if !self.keep(ev.time) {
+            return false;
+        }
         self.seen(ev.time);
         self.smail_types[ev.delivery.index()] += 1;
-        let meaning = self.meaning.smail(ev, self.local.to_unix(ev.time));
         if meaning.delivered.is_some() {
             self.delivered_by_origin[ev.origin().index()] += 1;
             self.traffic(ev.time, |t| t.delivered += 1);
@@ -284,20 +359,30 @@ impl Summary {
             Some(Notice::Postmaster) => self.postmaster_notices += 1,
             None => {}
         }
+        true
     }
 
-    fn webmail(&mut self, ev: &WebmailEvent<'_>) {
-        if let Some(c) = self.webmail.get_mut(ev.category) {
-            *c += 1;
-        }
+    /// Counts a webmail error; `false` when it is outside the range.
+    fn webmail(&mut self, ev: &WebmailEvent<'_>) -> bool {
         let t = match ev.time {
             Some(s) if s.utc => self.utc_to_local(s.time),
             Some(s) => Some(s.time),
             None => None,
         };
+        let keep = match t {
+            Some(t) => self.keep(t),
+            None => self.last_in,
+        };
+        if !keep {
+            return false;
+        }
+        if let Some(c) = self.webmail.get_mut(ev.category) {
+            *c += 1;
+        }
         if let Some(t) = t {
             self.seen(t);
         }
+        true
     }
 
     fn utc_to_local(&mut self, t: LocalTime) -> Option<LocalTime> {
@@ -313,11 +398,15 @@ impl Summary {
         })
     }
 
-    fn pop3(&mut self, line: &[u8]) -> Result<(), ParseError> {
+    /// Counts a POP3 line; `Ok(false)` when it is outside the range.
+    fn pop3(&mut self, line: &[u8]) -> Result<bool, ParseError> {
         let ev = parse_pop3(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
         self.seen(ev.time);
         self.pop3[ev.result.index()] += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// The summary, with top lists cut to `top` entries (0: all) and titles in `lang`.
@@ -428,6 +517,10 @@ impl Summary {
                 first: self.first.map(|t| t.to_string()),
                 last: self.last.map(|t| t.to_string()),
                 timezone: self.tz.iana_name().map(str::to_string),
+                range: self.ranged.then(|| RangeBounds {
+                    since: self.range.since.map(|t| t.to_string()),
+                    until: self.range.until.map(|t| t.to_string()),
+                }),
             },
             lines: Lines {
                 smtp: lines(LogKind::Smtp),
@@ -524,8 +617,10 @@ fn sorted_counts(m: &HashMap<String, u64>) -> Vec<(String, u64)> {
 }
 
 impl Sink for Summary {
-    fn line(&mut self, ctx: &mut ParseCtx, _path: &Path, line: &[u8]) {
+    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
         let kind = ctx.kind;
+        self.enter(ctx, path);
+        // `Ok(false)`: outside the range.
         let result = match kind {
             LogKind::Smtp => self.smtp(line),
             // `None`: the rest of a remote reply that spans lines, part of the record before.
@@ -535,21 +630,26 @@ impl Sink for Summary {
             },
             // `None`: a line of a PHP stack trace, part of the error before.
             LogKind::Webmail => match ctx.webmail(line, &self.classifier) {
-                None => Ok(()),
+                None => Ok(self.last_in),
                 Some(Err(ParseError::Empty)) => return,
                 Some(parsed) => parsed.map(|ev| self.webmail(&ev)),
             },
             LogKind::Pop3 => self.pop3(line),
         };
         match result {
-            Ok(()) => self.parsed[kind.index()] += 1,
-            Err(_) => self.malformed[kind.index()] += 1,
+            Ok(true) => self.parsed[kind.index()] += 1,
+            Ok(false) => {}
+            Err(_) if self.last_in => self.malformed[kind.index()] += 1,
+            Err(_) => {}
         }
     }
 
-    fn line_too_long(&mut self, ctx: &mut ParseCtx, _path: &Path, _len: u64) {
+    fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, _len: u64) {
         ctx.smail_continues = false;
-        self.malformed[ctx.kind.index()] += 1;
+        self.enter(ctx, path);
+        if self.last_in {
+            self.malformed[ctx.kind.index()] += 1;
+        }
     }
 
     fn consumed(&mut self, _kind: LogKind, _bytes: u64) {}
@@ -738,6 +838,110 @@ mod tests {
         let r = s.report(10, Lang::En);
         assert_eq!(r.totals.webmail_errors, 2);
         assert_eq!(r.lines.webmail.parsed, 6);
+    }
+
+    fn ranged(since: &str, until: &str) -> Summary {
+        Summary::new(
+            Arc::new(Classifier::default()),
+            TimeZone::get("Asia/Seoul").unwrap(),
+            10,
+        )
+        .with_range(range::parse_range(Some(since), Some(until)).unwrap())
+    }
+
+    /// Feeds `lines` as the content of the file `name`.
+    fn feed(s: &mut Summary, kind: LogKind, name: &str, lines: &[&str]) {
+        let mut ctx = ParseCtx::for_file(kind, name);
+        for l in lines {
+            s.line(&mut ctx, Path::new(name), l.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_range_counts_only_its_lines() {
+        let mut s = ranged("2026-11-27 10:00", "2026-11-27 10:59");
+        #[rustfmt::skip]
+        let smtp_lines = [
+            smtp("2026-11-27 09:59:59", "S1", "RCPT=OK", "a@x.example", "b@y.example", 0),
+            smtp("2026-11-27 10:00:00", "S1", "RCPT=OK", "a@x.example", "c@y.example", 0),
+            smtp("2026-11-27 10:00:01", "S1", "RECV=OK", "a@x.example", "c@y.example", 700),
+            "garbage after a line of the range".to_string(),
+            smtp("2026-11-27 10:59:59", "", "RCPT=EAVAIL", "a@x.example", "d@y.example", 0),
+            smtp("2026-11-27 11:00:00", "S2", "RECV=OK", "a@x.example", "c@y.example", 9),
+            "garbage after a line outside the range".to_string(),
+        ];
+        let refs: Vec<&str> = smtp_lines.iter().map(String::as_str).collect();
+        feed(&mut s, LogKind::Smtp, "smtp-202611270000", &refs);
+        // The bounce began before the range: not one of its bounces.
+        #[rustfmt::skip]
+        let smail_lines = [
+            smail("2026-11-27 09:00:00", "X1", "", "a@x.example", "SMTP"),
+            smail("2026-11-27 10:30:00", "X1", "", "a@x.example", "LOCAL"),
+            smail("2026-11-27 10:30:00", "X2", "", "a@x.example", "LOCAL"),
+        ];
+        let refs: Vec<&str> = smail_lines.iter().map(String::as_str).collect();
+        feed(&mut s, LogKind::Smail, "smail-202611270000", &refs);
+        let r = s.report(10, Lang::En);
+        assert_eq!(r.totals.received, 1);
+        assert_eq!(r.totals.received_bytes, 700);
+        assert_eq!(r.totals.recipients_accepted, 1);
+        assert_eq!(r.totals.recipients_refused, 1);
+        // Both RCPT=OK lines are the message's, the one before the range too.
+        assert_eq!(r.largest_messages[0].recipients, 2);
+        assert_eq!(r.totals.delivered, 2);
+        assert_eq!(r.totals.bounced, 1);
+        assert_eq!(r.lines.smtp.parsed, 3);
+        assert_eq!(r.lines.smtp.malformed, 1);
+        assert_eq!(r.lines.smail.parsed, 2);
+        assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:00:00"));
+        assert_eq!(r.period.last.as_deref(), Some("2026-11-27 10:59:59"));
+        let range = r.period.range.unwrap();
+        assert_eq!(range.since.as_deref(), Some("2026-11-27 10:00:00"));
+        assert_eq!(range.until.as_deref(), Some("2026-11-27 10:59:59"));
+        // Without a range, no `range` in the JSON.
+        let json = serde_json::to_value(summary(&[]).report(10, Lang::En)).unwrap();
+        assert!(json["period"].get("range").is_none());
+    }
+
+    #[test]
+    fn lines_without_a_time_go_with_the_line_before() {
+        let mut s = ranged("2026-11-27 10:00", "2026-11-27 10:59");
+        feed(
+            &mut s,
+            LogKind::Webmail,
+            "error-20261127.txt",
+            &[
+                // The start of a file of a day of the range: counted.
+                "no time stamp at the start",
+                "[2026-11-27 09:00:00] PHP Fatal error:  Uncaught Exception: x in /a.php:3",
+                "Stack trace:",
+                "#0 {main}",
+                "no time stamp after a line before the range",
+                // 10:45 in Seoul.
+                "[27-Nov-2026 01:45:30 UTC] PHP Fatal error:  Uncaught Exception: y in /a.php:3",
+                "Stack trace:",
+                "#0 {main}",
+                "no time stamp after a line of the range",
+                "[2026-11-27 11:00:00] PHP Warning: z",
+                "  indented, after a line after the range",
+            ],
+        );
+        // A file named for a day outside the range.
+        feed(
+            &mut s,
+            LogKind::Webmail,
+            "error-20261126.txt",
+            &[
+                "no time stamp at the start",
+                "[2026-11-27 10:10:00] PHP Warning: late",
+            ],
+        );
+        let r = s.report(10, Lang::En);
+        assert_eq!(r.totals.webmail_errors, 4);
+        // The errors and the two lines of the trace of the one in the range.
+        assert_eq!(r.lines.webmail.parsed, 6);
+        assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:10:00"));
+        assert_eq!(r.period.last.as_deref(), Some("2026-11-27 10:45:30"));
     }
 
     #[test]

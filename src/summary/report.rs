@@ -1,7 +1,9 @@
 //! The summary as `report --format json` prints it: [`Report`] and its rows. Field names
 //! are the JSON interface that scripts rely on: keep them stable.
 //!
-//! One object: `period` (`first`, `last`: `"YYYY-MM-DD HH:MM:SS"` or null; `timezone`),
+//! One object: `period` (`first`, `last`: `"YYYY-MM-DD HH:MM:SS"` or null; `timezone`; with
+//! `--since`/`--until` only, `range`: `since`, `until`, the bounds as
+//! `"YYYY-MM-DD HH:MM:SS"`, null for an open end),
 //! `lines` (per log: `parsed`, `malformed`), `read_errors`, `totals` (`received`,
 //! `received_bytes`, `recipients_accepted`, `recipients_refused`, `delivered`, `bounced`,
 //! `postmaster_notices`, `refused`, `auth_failures`, `dnsbl_refusals`, `webmail_errors`,
@@ -43,7 +45,7 @@ impl Traffic {
 /// The summary as printed. Field names are the JSON interface: keep them stable.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// First and last time stamp read.
+    /// First and last time stamp counted, and the range asked for.
     pub period: Period,
     /// Lines read per log.
     pub lines: Lines,
@@ -94,6 +96,18 @@ pub struct Period {
     pub last: Option<String>,
     /// The IANA name of the zone, when it has one.
     pub timezone: Option<String>,
+    /// The time range asked for; absent (not null) without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeBounds>,
+}
+
+/// The bounds of a time range, both included.
+#[derive(Clone, Debug, Serialize)]
+pub struct RangeBounds {
+    /// `YYYY-MM-DD HH:MM:SS`, local time; null when the range has no start.
+    pub since: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS`, local time; null when the range has no end.
+    pub until: Option<String>,
 }
 
 /// Lines of one log.

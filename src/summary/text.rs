@@ -126,6 +126,11 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
             let _ = writeln!(out, "{}: {}", w.title, w.no_events);
         }
     }
+    if let Some(range) = &r.period.range {
+        let since = range.since.as_deref().unwrap_or(w.range_start);
+        let until = range.until.as_deref().unwrap_or(w.range_end);
+        let _ = writeln!(out, "{}: {since} {} {until}", w.range, w.to);
+    }
     let l = &r.lines;
     let malformed = l.smtp.malformed + l.smail.malformed + l.pop3.malformed + l.webmail.malformed;
     let _ = write!(

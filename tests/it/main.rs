@@ -12,6 +12,10 @@ mod report;
 /// `report --format text|json`: the pflogsumm-style summary, golden files and exact counts.
 mod report_summary;
 
+/// `report --since/--until`: the summary of a time range, refused bounds, and the library
+/// function that gives the same JSON.
+mod report_range;
+
 /// The running exporter: appends, partial lines, CRLF, rotation, truncation, HTTP endpoints.
 mod serve;
 
