@@ -26,7 +26,7 @@ const SCRAPER = { username: 'prometheus', password: 'scrape demo' };
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
-let exporter, base, browser, tmp;
+let exporter, base, browser, tmp, logsDir;
 
 /// A refused recipient whose address and HELO carry markup, as a hostile client would send.
 const hostile = ['mail.example.co.kr', 'example.co.kr', '203.0.113.66', '2026-11-28 10:00:00',
@@ -55,8 +55,7 @@ before(async () => {
     });
     exporter.on('exit', (code) => reject(new Error(`exporter exited (${code}):\n${log}`)));
   });
-  // The hostile line arrives while the exporter runs, so it is a recent refusal too.
-  fs.appendFileSync(path.join(logs, 'smtp-202611281000'), hostile);
+  logsDir = logs;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
 });
 
@@ -111,6 +110,8 @@ test('the desk in Korean, from the browser and from the toggle', async () => {
 });
 
 test('a hostile log line is shown as text', async () => {
+  // It arrives while the exporter runs, so it is a recent refusal too.
+  fs.appendFileSync(path.join(logsDir, 'smtp-202611281000'), hostile);
   const p = await page({ httpCredentials: DESK, locale: 'en-US' });
   let shown = false;
   for (let i = 0; i < 50 && !shown; i++) {

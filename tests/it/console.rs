@@ -363,3 +363,45 @@ fn korean_from_the_browser_or_the_url() {
     );
     assert!(body.contains("수신자") || body.contains("전달"), "{body}");
 }
+
+#[test]
+fn the_summary_api_answers_what_report_prints() {
+    let d = Desk::new();
+    let ex = d.start();
+    for (since, until, lang) in [
+        ("2026-11-27", "2026-11-27", "en"),
+        ("2026-11-20", "2026-11-30", "ko"),
+    ] {
+        let path = format!("/api/v1/summary?since={since}&until={until}&lang={lang}");
+        let (status, _, body) = get(ex.addr, &path, DESK, &[]);
+        assert_eq!(status, 200, "{path}: {body}");
+        let (ok, out, err) = run_exporter(&[
+            "report",
+            "--format",
+            "json",
+            "--top",
+            "10",
+            "--lang",
+            lang,
+            "--since",
+            since,
+            "--until",
+            until,
+            "--config",
+            d.config.to_str().unwrap(),
+            d.logs.xmail.to_str().unwrap(),
+            d.logs.webmail.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        assert_eq!(json(&body), json(&out), "{path}");
+        assert!(
+            json(&body)["totals"]["received"].as_u64().unwrap() > 0,
+            "{path}"
+        );
+    }
+    // Without a range: the 7 days up to the newest log line (the samples end on 2026-11-27).
+    let (_, _, body) = get(ex.addr, "/api/v1/summary", DESK, &[]);
+    let range = &json(&body)["period"]["range"];
+    assert_eq!(range["since"], "2026-11-21 00:00:00", "{body}");
+    assert_eq!(range["until"], "2026-11-27 23:59:59", "{body}");
+}

@@ -490,15 +490,77 @@ fn desk(console: &Console, p: &Params, lang: Lang) -> Answer {
         since: &s,
         until: &u,
     };
+    // The summary of the range's last day: today, on a server whose logs are current.
+    let day = match summarize(console, until, until, lang) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "mail desk summary cannot read the logs");
+            None
+        }
+    };
+    let today = console
+        .settings
+        .tz
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let day = day.as_ref().map(|s| page::Day {
+        date: &u,
+        today: until == today,
+        report: &s.report,
+        cut: s.truncated,
+    });
     let (refusals, seen) = console.recent.newest_first();
     Answer::html(
         StatusCode::OK,
-        page::desk(lang, &form, None, &refusals, seen),
+        page::desk(lang, &form, day, &refusals, seen),
     )
 }
 
-fn summary_api(_console: &Console, _p: &Params, lang: Lang) -> Answer {
-    Answer::error(true, lang, StatusCode::NOT_FOUND, "not yet")
+/// The summary of `since`..`until` (whole days), as `report --format json --since --until
+/// --top 10` prints it, and whether the byte budget cut it short.
+fn summarize(
+    console: &Console,
+    since: Date,
+    until: Date,
+    lang: Lang,
+) -> anyhow::Result<crate::summary::Summarized> {
+    let mut dirs = vec![(console.xmail_log_dir.clone(), KindSet::XMAIL)];
+    if console.webmail_log_dir.is_dir() {
+        dirs.push((console.webmail_log_dir.clone(), KindSet::WEBMAIL));
+    }
+    crate::summary::summarize(
+        &dirs,
+        &range_of(since, until),
+        &console.settings,
+        TOP,
+        lang,
+        MAX_SEARCH_BYTES,
+    )
+}
+
+fn summary_api(console: &Console, p: &Params, lang: Lang) -> Answer {
+    let newest = newest_day(&console.xmail_log_dir, &console.settings);
+    let (since, until) = match days(p, newest) {
+        Ok(d) => d,
+        Err(BadRequest(m)) => return Answer::error(true, lang, StatusCode::BAD_REQUEST, &m),
+    };
+    tracing::debug!(%since, %until, "mail desk summary");
+    match summarize(console, since, until, lang) {
+        Ok(s) => {
+            let mut a = Answer::json(StatusCode::OK, &s.report);
+            a.truncated = s.truncated;
+            a
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "mail desk summary cannot read the logs");
+            Answer::error(
+                true,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The logs cannot be read; see the exporter's log.",
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ input[name=q]{min-width:22rem}\
 button{font:inherit;padding:.35rem 1rem;background:#1f5fa8;color:#fff;border:0;border-radius:4px}\
 table{border-collapse:collapse;font-size:.85rem;margin:.2rem 0 .6rem}\
 th,td{text-align:left;padding:.2rem .6rem;border-bottom:1px solid #e4e7eb;vertical-align:top}\
-td.n{text-align:right;font-variant-numeric:tabular-nums}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}td:first-child{white-space:nowrap}\
 .tiles{display:flex;flex-wrap:wrap;gap:.6rem}\
 .tile{border:1px solid #dde1e6;border-radius:6px;padding:.4rem .8rem;min-width:7rem}\
 .tile b{display:block;font-size:1.3rem}\
@@ -115,12 +115,12 @@ fn other(lang: Lang) -> Lang {
 fn page(lang: Lang, path: &str, form: &Form<'_>, body: &str) -> String {
     let d = desk_words(lang);
     let mut s = String::with_capacity(body.len() + 4096);
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head>\n<body>\n\
-         <header><h1><a href=\"/?lang={}\">{}</a></h1><a href=\"{}\" hreflang=\"{}\">{}</a></header>\n<main>\n",
+         <header><h1><a href=\"/?lang={}\">{}</a></h1><a href=\"{}\" hreflang=\"{}\">{}</a></header>\n<main>",
         d.html_lang,
         esc(d.title),
         lang_code(lang),
@@ -131,23 +131,23 @@ fn page(lang: Lang, path: &str, form: &Form<'_>, body: &str) -> String {
     );
     search_form(&mut s, d, lang, form);
     s.push_str(body);
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"note\">{}</p>\n</main>\n</body>\n</html>\n",
+        "<p class=\"note\">{}</p>\n</main>\n</body>\n</html>",
         esc(d.privacy)
     );
     s
 }
 
 fn search_form(s: &mut String, d: &DeskWords, lang: Lang, form: &Form<'_>) {
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<section><h2>{}</h2>\n<form method=\"get\" action=\"/trace\">\
          <input type=\"hidden\" name=\"lang\" value=\"{}\">\
          <label>{}<input name=\"q\" value=\"{}\" placeholder=\"{}\" required maxlength=\"256\" autofocus></label>\
          <label>{}<input type=\"date\" name=\"since\" value=\"{}\"></label>\
          <label>{}<input type=\"date\" name=\"until\" value=\"{}\"></label>\
-         <button type=\"submit\">{}</button></form></section>\n",
+         <button type=\"submit\">{}</button></form></section>",
         esc(d.search),
         lang_code(lang),
         esc(d.query_label),
@@ -161,30 +161,42 @@ fn search_form(s: &mut String, d: &DeskWords, lang: Lang, form: &Form<'_>) {
     );
 }
 
-/// The desk: the search form, today's summary and the recent refusals.
+/// One day's summary for the desk.
+pub struct Day<'a> {
+    /// `YYYY-MM-DD`.
+    pub date: &'a str,
+    /// Is it today?
+    pub today: bool,
+    /// The summary.
+    pub report: &'a Report,
+    /// The byte budget cut it short.
+    pub cut: bool,
+}
+
+/// The desk: the search form, a day's summary and the recent refusals.
 pub fn desk(
     lang: Lang,
     form: &Form<'_>,
-    today: Option<(&Report, bool)>,
+    day: Option<Day<'_>>,
     refusals: &[Vec<u8>],
     refusals_seen: u64,
 ) -> String {
     let (d, w) = (desk_words(lang), words(lang));
     let mut b = String::new();
-    if let Some((report, cut)) = today {
-        summary(&mut b, d, w, lang, report, cut);
+    if let Some(day) = day {
+        summary(&mut b, d, w, lang, &day);
     }
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "<section id=\"refusals\"><h2>{}</h2>\n",
+        "<section id=\"refusals\"><h2>{}</h2>",
         esc(d.recent_refusals)
     );
     if refusals.is_empty() {
         let _ = writeln!(b, "<p>{}</p>", esc(d.no_refusals));
     } else {
-        let _ = write!(
+        let _ = writeln!(
             b,
-            "<p class=\"note\">{refusals_seen} {}</p>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+            "<p class=\"note\">{refusals_seen} {}</p>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             esc(d.refusals_seen),
             esc(w.time),
             esc(d.client),
@@ -229,10 +241,16 @@ pub fn desk(
     page(lang, "/", form, &b)
 }
 
-/// Today's summary: the `report --format text` content as tables.
-fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, r: &Report, cut: bool) {
-    let _ = write!(b, "<section id=\"today\"><h2>{}</h2>\n", esc(d.today));
-    if cut {
+/// A day's summary: the `report --format text` content as tables.
+fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) {
+    let r = day.report;
+    let heading = if day.today {
+        format!("{} ({})", d.today, day.date)
+    } else {
+        day.date.to_string()
+    };
+    let _ = writeln!(b, "<section id=\"today\"><h2>{}</h2>", esc(&heading));
+    if day.cut {
         let _ = writeln!(b, "<p class=\"warn\">{}</p>", esc(d.summary_cut));
     }
     let t = &r.totals;
@@ -302,10 +320,14 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, r: &Report, cut
     for row in &r.top_senders {
         let _ = write!(
             b,
-            "<tr><td class=\"n\">{}</td><td><a href=\"/trace?lang={}&amp;q={}\">{}</a></td></tr>",
+            "<tr><td class=\"n\">{}</td><td><a href=\"{}\">{}</a></td></tr>",
             row.messages,
-            lang_code(lang),
-            esc(&enc(&row.sender)),
+            esc(&Form {
+                q: &row.sender,
+                since: day.date,
+                until: day.date,
+            }
+            .link("/trace", lang)),
             esc(&row.sender)
         );
     }
@@ -332,9 +354,9 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, r: &Report, cut
 pub fn trace(lang: Lang, form: &Form<'_>, messages: &[Message], truncated: bool) -> String {
     let (d, w) = (desk_words(lang), words(lang));
     let mut b = String::new();
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "<section id=\"results\"><h2>{} <code>{}</code> ({} {}, {} – {})</h2>\n",
+        "<section id=\"results\"><h2>{} <code>{}</code> ({} {}, {} – {})</h2>",
         esc(d.results_for),
         esc(form.q),
         messages.len(),
@@ -354,9 +376,9 @@ pub fn trace(lang: Lang, form: &Form<'_>, messages: &[Message], truncated: bool)
         } else {
             m.message_id.clone()
         };
-        let _ = write!(
+        let _ = writeln!(
             b,
-            "<h3>{} <code>{}</code></h3>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+            "<h3>{} <code>{}</code></h3>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             esc(w.message),
             esc(&id),
             esc(w.time),
@@ -365,9 +387,9 @@ pub fn trace(lang: Lang, form: &Form<'_>, messages: &[Message], truncated: bool)
             esc(d.what_happened)
         );
         for e in &m.lines {
-            let _ = write!(
+            let _ = writeln!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
                 esc(&e.time),
                 esc(e.log),
                 esc(&e.event),
@@ -379,9 +401,9 @@ pub fn trace(lang: Lang, form: &Form<'_>, messages: &[Message], truncated: bool)
             let _ = writeln!(b, "<p class=\"miss\">{}: {}</p>", esc(d.missing), esc(n));
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "<p><a href=\"/?lang={}\">{}</a></p></section>\n",
+        "<p><a href=\"/?lang={}\">{}</a></p></section>",
         lang_code(lang),
         esc(d.back)
     );
