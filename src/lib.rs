@@ -13,7 +13,8 @@
 //! - [`metrics`]: every exported metric, declared once, and the [`metrics::Recorder`] sink
 //!   that parses lines and updates them;
 //! - [`web`]: the hyper server for `/metrics`, `/`, `/-/healthy` and `/-/ready`, with its
-//!   connection limits and `--web.config.file` (TLS, basic auth, reload);
+//!   connection limits, `--web.config.file` (TLS, basic auth, reload) and the mail desk
+//!   ([`web::console`]);
 //! - [`rate`]: the one rate limiter (requests, repeated log messages);
 //! - [`recent`]: the most recent refusals, kept for the mail desk;
 //! - [`cli`], [`config`]: flags and the YAML file, validated into [`config::Settings`];

@@ -6,6 +6,8 @@
 //!
 //! - [`conn`]: which connections stay open (global and per-address limits, eviction) and
 //!   what each is doing;
+//! - [`console`]: the mail desk (`--web.enable-console`): its pages, its JSON API, who may
+//!   use it and the bounds of a search;
 //! - [`handler`]: the routes, the rate limit and credentials of each request, the scrape and
 //!   the state-file commit its response carries;
 //! - [`reload`]: the web config in force ([`reload::WebConfigSource`]), swapped atomically,
