@@ -8,13 +8,24 @@
 //! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
 //! [`TimeRange`], in name order, so a message is followed across day files. They are read as
 //! streams, through the same [`crate::read::Sink`] interface as the metrics and `report`: a
-//! first pass finds the message IDs an address or a spool file names (an ID query needs none), a second
-//! collects their lines and every bounce XMail sent.
+//! first pass finds the message IDs an address or a spool file names (an ID query needs
+//! none), a second collects their lines and every bounce XMail sent.
 //!
-//! Owned here: the query, the choice of files, the grouping of lines into messages (XMail
-//! reuses IDs: lines of one ID days apart are different messages) and the notes. Parsing is
-//! [`crate::parse`]'s, what a delivery type means is [`crate::meaning`]'s, the sentences are
-//! [`crate::explain`]'s, reading a file is [`crate::read::once::read_whole`]'s.
+//! Most lines are of other messages. Before a line is parsed, the pre-filter (the private
+//! `prefilter` module) looks for the bytes it must hold to matter to the pass (the ID, the
+//! address in any case, the spool file name, an `X…` ID) and passes over the others; the
+//! answer is the same as with every line parsed, only sooner. A pass that no line of a kind
+//! can matter to (SMTP lines, for a spool file name's first pass) does not read those files.
+//!
+//! Owned here: the query, the choice of files, the pre-filter, the grouping of lines into
+//! messages (XMail reuses IDs: lines of one ID days apart are different messages) and the
+//! notes. Parsing is [`crate::parse`]'s (with the fields the pre-filter finds without
+//! parsing, and passing over an SMAIL line without losing a record that runs on), what a
+//! delivery type means is [`crate::meaning`]'s, the sentences are [`crate::explain`]'s,
+//! reading a file is [`crate::read::once::read_whole`]'s. How a caller shows the answer is
+//! the caller's.
+
+mod prefilter;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -33,6 +44,7 @@ use crate::parse::time::LocalTime;
 use crate::parse::{LogKind, ParseCtx};
 use crate::read::EachLine;
 use crate::read::discover::{self, KindSet};
+use prefilter::Prefilter;
 
 /// What is asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,7 +240,10 @@ pub fn trace(
                 range,
                 ids: BTreeSet::new(),
             };
-            read_all(files, |ctx, path, line| finder.line(ctx, path, line))?;
+            let filter = Prefilter::find_ids(query);
+            read_all(files, &filter, |ctx, path, line| {
+                finder.line(ctx, path, line)
+            })?;
             finder.ids
         }
     };
@@ -241,7 +256,10 @@ pub fn trace(
         bounces: Vec::new(),
         seq: 0,
     };
-    read_all(files, |ctx, path, line| collect.line(ctx, path, line))?;
+    let filter = Prefilter::collect(query, &ids);
+    read_all(files, &filter, |ctx, path, line| {
+        collect.line(ctx, path, line)
+    })?;
     let bounces = collect.bounces;
     let mut messages: Vec<Message> = collect
         .messages
@@ -269,12 +287,18 @@ fn involves(e: &Entry, query: &Query) -> bool {
         || (e.log == "smail" && query.is_address(e.detail.as_bytes()))
 }
 
+/// One pass: the files `filter` can want, in order, each line it wants handed to `line`.
 fn read_all(
     files: &[LogFile],
-    line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
+    filter: &Prefilter<'_>,
+    mut line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
 ) -> anyhow::Result<()> {
-    let mut sink = EachLine(line);
-    for f in files {
+    let mut sink = EachLine(|ctx: &mut ParseCtx, path: &Path, l: &[u8]| {
+        if filter.wants(ctx, l) {
+            line(ctx, path, l);
+        }
+    });
+    for f in files.iter().filter(|f| filter.reads(f.kind)) {
         crate::read::once::read_whole(&f.path, f.kind, &f.name, &mut sink)
             .with_context(|| format!("cannot read {}", f.path.display()))?;
     }
