@@ -1,7 +1,7 @@
-//! Reading a log file once, from its first byte to its end (`report`, `trace`): no offsets,
-//! no checkpoints, no waiting for more. The file is read on a second thread
-//! ([`super::readahead`]) while this one splits and parses, through the same line buffer and
-//! [`Sink`] as the tailer.
+//! Reading a log file once, from its first byte to its end (`report`, `trace`) or to a byte
+//! budget ([`read_prefix`], a bounded `trace`): no offsets, no checkpoints, no waiting for
+//! more. The file is read on a second thread ([`super::readahead`]) while this one splits and
+//! parses, through the same line buffer and [`Sink`] as the tailer.
 //!
 //! Which files to read is the caller's ([`super::discover`]); following files as they grow
 //! is [`crate::tail`]'s.
@@ -20,6 +20,24 @@ pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) 
     let file = ReadAhead::new(open_log(path)?)?;
     let mut lines = LineBuf::with_capacity(1 << 20);
     read_stream(file, &mut lines, path, kind, name, sink)
+}
+
+/// Reads a file from the start, but at most `max_bytes` of it (a search with a budget): the
+/// lines that end within those bytes go to `sink`. Returns the bytes read and whether the
+/// file holds more. The read-ahead thread may have read up to a few chunks past the limit
+/// from the page cache; they are dropped.
+pub fn read_prefix(
+    path: &Path,
+    kind: LogKind,
+    name: &str,
+    max_bytes: u64,
+    sink: &mut impl Sink,
+) -> io::Result<(u64, bool)> {
+    let mut file = ReadAhead::new(open_log(path)?)?.take(max_bytes);
+    let mut lines = LineBuf::with_capacity(1 << 20);
+    let read = read_stream(&mut file, &mut lines, path, kind, name, sink)?;
+    let more = file.limit() == 0 && file.into_inner().read(&mut [0u8; 1])? > 0;
+    Ok((read, more))
 }
 
 /// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the
@@ -51,4 +69,40 @@ pub fn read_stream(
         tracing::debug!(path = %path.display(), bytes = lines.pending(), "last line has no line end: not counted");
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::EachLine;
+
+    /// The lines `read_prefix` hands on, the bytes it read, and whether it saw more.
+    fn prefix(data: &[u8], max: u64) -> (Vec<String>, u64, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smtp-202611270000");
+        std::fs::write(&path, data).unwrap();
+        let mut got = Vec::new();
+        let mut sink = EachLine(|_: &mut ParseCtx, _: &Path, l: &[u8]| {
+            got.push(String::from_utf8_lossy(l).into_owned());
+        });
+        let (read, more) =
+            read_prefix(&path, LogKind::Smtp, "smtp-202611270000", max, &mut sink).unwrap();
+        (got, read, more)
+    }
+
+    #[test]
+    fn a_prefix_ends_at_the_budget() {
+        let data = b"one\ntwo\nthree\n";
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            prefix(data, u64::MAX),
+            (s(&["one", "two", "three"]), 14, false)
+        );
+        assert_eq!(prefix(data, 14), (s(&["one", "two", "three"]), 14, false));
+        // A line cut by the budget is not handed on.
+        assert_eq!(prefix(data, 13), (s(&["one", "two"]), 13, true));
+        assert_eq!(prefix(data, 8), (s(&["one", "two"]), 8, true));
+        assert_eq!(prefix(data, 0), (s(&[]), 0, true));
+        assert_eq!(prefix(b"", 0), (s(&[]), 0, false));
+    }
 }

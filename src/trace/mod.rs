@@ -1,7 +1,8 @@
 //! The story of a message: every SMTP and SMAIL line of the messages a query names, each with
 //! its sentence, and what is missing (an accepted recipient without a delivery line, and the
 //! bounce that says why). The `trace` command prints it; anything else that answers "what
-//! happened to this mail?" calls the same [`trace`] with plain inputs and gets [`Message`]s.
+//! happened to this mail?" calls the same [`trace`] with plain inputs and gets [`Message`]s,
+//! or [`trace_bounded`] with [`Limits`] when it serves requests (a web console).
 //!
 //! A query ([`Query`]) is a message ID (`S293D9`), an address (every message it sent or
 //! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
@@ -16,14 +17,17 @@
 //! address in any case, the spool file name, an `X…` ID) and passes over the others; the
 //! answer is the same as with every line parsed, only sooner. A pass that no line of a kind
 //! can matter to (SMTP lines, for a spool file name's first pass) does not read those files.
+//! [`Limits`] bound one search: the bytes read over both passes (reading stops where they run
+//! out) and the messages returned (the earliest are kept); [`Traced::truncated`] says when
+//! either cut the answer short.
 //!
-//! Owned here: the query, the choice of files, the pre-filter, the grouping of lines into
-//! messages (XMail reuses IDs: lines of one ID days apart are different messages) and the
-//! notes. Parsing is [`crate::parse`]'s (with the fields the pre-filter finds without
+//! Owned here: the query, the choice of files, the pre-filter, the limits, the grouping of
+//! lines into messages (XMail reuses IDs: lines of one ID days apart are different messages)
+//! and the notes. Parsing is [`crate::parse`]'s (with the fields the pre-filter finds without
 //! parsing, and passing over an SMAIL line without losing a record that runs on), what a
 //! delivery type means is [`crate::meaning`]'s, the sentences are [`crate::explain`]'s,
-//! reading a file is [`crate::read::once::read_whole`]'s. How a caller shows the answer is
-//! the caller's.
+//! reading a file, whole or up to a budget, is [`crate::read::once`]'s. How a caller shows
+//! the answer, and which limits a request gets, is the caller's.
 
 mod prefilter;
 
@@ -223,15 +227,63 @@ fn lower(b: &[u8]) -> String {
     lossy(b).to_ascii_lowercase()
 }
 
+/// Bounds on one search (a web request): bytes read across both passes, and messages returned.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of log read, both passes together; when reached, reading stops.
+    pub max_bytes: u64,
+    /// Messages returned: the first ones in time order.
+    pub max_messages: usize,
+}
+
+impl Limits {
+    /// No bound.
+    pub const NONE: Limits = Limits {
+        max_bytes: u64::MAX,
+        max_messages: usize::MAX,
+    };
+}
+
+/// What a bounded search found.
+#[derive(Debug)]
+pub struct Traced {
+    /// The messages, as [`trace`] returns them, at most [`Limits::max_messages`].
+    pub messages: Vec<Message>,
+    /// true when a limit cut the search short
+    pub truncated: bool,
+    /// Bytes of log read, both passes together.
+    pub bytes_read: u64,
+}
+
 /// The messages `query` names in `files` (from [`log_files`]), lines in `range` only, the
 /// sentences and notes in `lang`; in the order of their first line. An error names the file
-/// that could not be read.
+/// that could not be read. [`trace_bounded`] without bounds.
 pub fn trace(
     files: &[LogFile],
     query: &Query,
     range: &TimeRange,
     lang: Lang,
 ) -> anyhow::Result<Vec<Message>> {
+    Ok(trace_bounded(files, range, query, lang, Limits::NONE)?.messages)
+}
+
+/// [`trace`] within `limits`. Files are read oldest first, so when the byte budget runs out
+/// the messages found are those of the older lines read so far (and none at all if it runs
+/// out in the first pass of an address or spool file query, which finds the IDs); when more
+/// messages match than `limits.max_messages`, the earliest are kept. Either way `truncated`
+/// says so.
+pub fn trace_bounded(
+    files: &[LogFile],
+    range: &TimeRange,
+    query: &Query,
+    lang: Lang,
+    limits: Limits,
+) -> anyhow::Result<Traced> {
+    let mut budget = Budget {
+        left: limits.max_bytes,
+        read: 0,
+        cut: false,
+    };
     let ids = match query {
         Query::Id(id) => BTreeSet::from([id.clone()]),
         _ => {
@@ -241,7 +293,7 @@ pub fn trace(
                 ids: BTreeSet::new(),
             };
             let filter = Prefilter::find_ids(query);
-            read_all(files, &filter, |ctx, path, line| {
+            read_all(files, &filter, &mut budget, |ctx, path, line| {
                 finder.line(ctx, path, line)
             })?;
             finder.ids
@@ -256,10 +308,12 @@ pub fn trace(
         bounces: Vec::new(),
         seq: 0,
     };
-    let filter = Prefilter::collect(query, &ids);
-    read_all(files, &filter, |ctx, path, line| {
-        collect.line(ctx, path, line)
-    })?;
+    if !budget.cut {
+        let filter = Prefilter::collect(query, &ids);
+        read_all(files, &filter, &mut budget, |ctx, path, line| {
+            collect.line(ctx, path, line)
+        })?;
+    }
     let bounces = collect.bounces;
     let mut messages: Vec<Message> = collect
         .messages
@@ -275,10 +329,18 @@ pub fn trace(
         .collect();
     for m in &mut messages {
         m.lines.sort_by_key(|e| e.order);
-        annotate(m, &bounces, lang);
     }
     messages.sort_by(|a, b| a.lines[0].order.cmp(&b.lines[0].order));
-    Ok(messages)
+    let too_many = messages.len() > limits.max_messages;
+    messages.truncate(limits.max_messages);
+    for m in &mut messages {
+        annotate(m, &bounces, lang);
+    }
+    Ok(Traced {
+        messages,
+        truncated: budget.cut || too_many,
+        bytes_read: budget.read,
+    })
 }
 
 fn involves(e: &Entry, query: &Query) -> bool {
@@ -287,10 +349,20 @@ fn involves(e: &Entry, query: &Query) -> bool {
         || (e.log == "smail" && query.is_address(e.detail.as_bytes()))
 }
 
-/// One pass: the files `filter` can want, in order, each line it wants handed to `line`.
+/// The bytes a search may still read.
+struct Budget {
+    left: u64,
+    read: u64,
+    /// Reading stopped before the end of a file.
+    cut: bool,
+}
+
+/// One pass: the files `filter` can want, in order, each line it wants handed to `line`,
+/// until the budget runs out.
 fn read_all(
     files: &[LogFile],
     filter: &Prefilter<'_>,
+    budget: &mut Budget,
     mut line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
 ) -> anyhow::Result<()> {
     let mut sink = EachLine(|ctx: &mut ParseCtx, path: &Path, l: &[u8]| {
@@ -299,8 +371,15 @@ fn read_all(
         }
     });
     for f in files.iter().filter(|f| filter.reads(f.kind)) {
-        crate::read::once::read_whole(&f.path, f.kind, &f.name, &mut sink)
-            .with_context(|| format!("cannot read {}", f.path.display()))?;
+        let (read, more) =
+            crate::read::once::read_prefix(&f.path, f.kind, &f.name, budget.left, &mut sink)
+                .with_context(|| format!("cannot read {}", f.path.display()))?;
+        budget.read += read;
+        budget.left -= read;
+        if more {
+            budget.cut = true;
+            break;
+        }
     }
     Ok(())
 }
