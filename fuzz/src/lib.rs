@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 
 use xmail_exporter::parse::fields::trim_cr;
 use xmail_exporter::parse::pop3::{LoginResult, parse_pop3};
-use xmail_exporter::parse::smail::{DeliveryType, parse_smail};
-use xmail_exporter::parse::smtp::parse_smtp;
+use xmail_exporter::parse::smail::{DeliveryType, parse_smail, spool_and_id};
+use xmail_exporter::parse::smtp::{message_id_candidates, parse_smtp};
 use xmail_exporter::parse::status::{AuthMechanism, Status, StatusCode, parse_status};
 use xmail_exporter::parse::time::LocalTime;
 use xmail_exporter::parse::webmail::{Classifier, is_continuation, parse_webmail};
@@ -126,8 +126,8 @@ pub fn check_status(data: &[u8]) {
     }
 }
 
-/// One SMTP log line: no panic, a trailing CR is ignored, an event's time is in range and its
-/// status field passes [`check_status`].
+/// One SMTP log line: no panic, a trailing CR is ignored, an event's time is in range, its
+/// status field passes [`check_status`] and its message ID is a quick split's candidate.
 pub fn check_smtp(data: &[u8]) {
     let r = parse_smtp(data);
     if let Some(crlf) = with_cr(data) {
@@ -136,6 +136,8 @@ pub fn check_smtp(data: &[u8]) {
     match r {
         Ok(ev) => {
             assert_time_in_range(ev.time);
+            // `trace` passes over lines by this field, found without the parser.
+            assert!(message_id_candidates(data).is_some_and(|c| c.contains(&ev.message_id)));
             if let Status::Unknown(w) = ev.status.status {
                 check_status(w);
             }
@@ -147,14 +149,26 @@ pub fn check_smtp(data: &[u8]) {
 }
 
 /// One SMAIL log line: no panic, a trailing CR is ignored, IDs and delivery type are what
-/// the parser promises, and only field 9 may run on to the next line.
+/// the parser promises, only field 9 may run on to the next line, the quick split finds the
+/// spool file and the ID, and passing over the line leaves the state parsing would.
 pub fn check_smail(data: &[u8]) {
+    // A line `trace` passes over leaves the file's state as parsing it would.
+    for continues in [false, true] {
+        let mut parsed = ParseCtx::for_file(LogKind::Smail, "smail-202611270000");
+        parsed.smail_continues = continues;
+        let mut skipped = parsed;
+        let _ = parsed.smail(data);
+        skipped.skip_smail(data);
+        assert_eq!(skipped, parsed);
+    }
     let r = parse_smail(data);
     if let Some(crlf) = with_cr(data) {
         assert_eq!(parse_smail(&crlf), r);
     }
     if let Ok(ev) = r {
         assert_time_in_range(ev.time);
+        // `trace` passes over lines by these fields, found without the parser.
+        assert_eq!(spool_and_id(data), Some((ev.spool_file, ev.message_id)));
         for id in [ev.message_id, ev.delivery_raw] {
             assert!(!id.is_empty() && id.len() <= 32);
             assert!(id.iter().all(u8::is_ascii_alphanumeric));

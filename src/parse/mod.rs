@@ -3,7 +3,8 @@
 //! Nothing here does I/O, allocates on the SMTP/SMAIL path, or panics on any input. The
 //! events borrow their fields from the line.
 //!
-//! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log;
+//! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log (for SMTP and SMAIL,
+//!   also the fields that name a message, found without parsing, for a search);
 //! - [`status`]: the status table, the one place an SMTP status code gets its stage;
 //! - [`fields`]: splitting XMail's quoted, TAB-separated records, numbers, `domain_of`;
 //! - [`error`]: why a line was not an event ([`ParseError`]);
@@ -130,6 +131,19 @@ impl ParseCtx {
         Some(parsed)
     }
 
+    /// Passes over an SMAIL line a search does not want: leaves the state as
+    /// [`ParseCtx::smail`] would, but parses the line only when that state can change (the
+    /// line continues a record, or may leave one open: it does not end in a closing quote).
+    pub fn skip_smail(&mut self, line: &[u8]) {
+        let l = fields::trim_cr(line);
+        // A record that ends in `"` preceded by anything but a TAB closes its last field, so
+        // after it (and after any line that is not a record) no record is open.
+        let closes = l.len() >= 2 && l.ends_with(b"\"") && l[l.len() - 2] != b'\t';
+        if self.smail_continues || !closes {
+            let _ = self.smail(line);
+        }
+    }
+
     /// Parses one line of a webmail error file, or returns `None` for a line that continues
     /// the previous error: the lines of a PHP stack trace (`Stack trace:`, `#0 /path…`,
     /// `#1 {main}`, `  thrown in /x.php on line 3`, `Next Exception: …` of a chained
@@ -198,6 +212,40 @@ mod tests {
             None
         );
         assert_eq!(ParseCtx::for_file(LogKind::Smtp, "x").file_date, None);
+    }
+
+    #[test]
+    fn skipping_an_smail_line_leaves_the_state_parsing_it_would() {
+        let nine = "\"d\"\t\"sp.mail\"\t\"S1\"\t\"a@b\"\t\"c@d\"\t\"SMTP\"\t\"mx\"\t\"2026-11-27 00:01:16\"\t\"250 ok\"";
+        let open = nine.replace("250 ok\"", "250-first\r");
+        let open_empty = nine.replace("250 ok\"", "");
+        let mut lines: Vec<String> = vec![
+            nine.into(),
+            open.clone(),
+            open_empty,
+            "250 second\"".into(),
+            "250 more\r".into(),
+            "\"".into(),
+            "\"\"".into(),
+            "\t\"".into(),
+            String::new(),
+        ];
+        for l in [&open, nine] {
+            for i in 0..=l.len() {
+                lines.push(l[..i].to_string());
+                lines.push(l[i..].to_string());
+            }
+        }
+        for l in &lines {
+            for continues in [false, true] {
+                let mut parsed = ParseCtx::for_file(LogKind::Smail, "smail-202611270000");
+                parsed.smail_continues = continues;
+                let mut skipped = parsed;
+                let _ = parsed.smail(l.as_bytes());
+                skipped.skip_smail(l.as_bytes());
+                assert_eq!(skipped, parsed, "{l:?} after continues={continues}");
+            }
+        }
     }
 
     /// A real-looking uncaught exception: one error line, then 24 lines of its trace.

@@ -168,6 +168,23 @@ pub fn parse_smail(line: &[u8]) -> Result<SmailEvent<'_>, ParseError> {
     })
 }
 
+/// Fields 2 and 3 of an SMAIL record (the spool file name and the message ID), found
+/// without parsing the rest: whenever [`parse_smail`] succeeds on `line`, these are its
+/// `spool_file` and `message_id`. `None` when the line cannot be a record. A search uses it
+/// to pass over the lines of other messages cheaply.
+pub fn spool_and_id(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let inner = trim_cr(line).strip_prefix(b"\"")?;
+    // The first separators are the ones `parse_smail` finds: both search from the left.
+    let mut seps = [0usize; 3];
+    if seps_from_left(inner, &mut seps) < 3 {
+        return None;
+    }
+    Some((
+        between(inner, seps[0] + 2, seps[1] - 1),
+        between(inner, seps[1] + 2, seps[2] - 1),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +256,28 @@ mod tests {
             let l = EIGHT.replace("SAFF9E", id);
             assert_eq!(parse_smail(l.as_bytes()).unwrap().origin(), o);
         }
+    }
+
+    #[test]
+    fn spool_and_id_agree_with_the_parser() {
+        let crlf = format!("{NINE}\r");
+        let odd_sender = NINE.replace("friend.lee@gmail.com", "a\"b\tc@d");
+        for l in [NINE, EIGHT, &crlf, &odd_sender] {
+            let ev = parse_smail(l.as_bytes()).unwrap();
+            assert_eq!(
+                spool_and_id(l.as_bytes()),
+                Some((ev.spool_file, ev.message_id))
+            );
+            for i in 0..=l.len() {
+                for part in [&l.as_bytes()[..i], &l.as_bytes()[i..]] {
+                    if let Ok(ev) = parse_smail(part) {
+                        assert_eq!(spool_and_id(part), Some((ev.spool_file, ev.message_id)));
+                    }
+                }
+            }
+        }
+        assert_eq!(spool_and_id(b""), None);
+        assert_eq!(spool_and_id(b"\"a\"\t\"b\""), None);
     }
 
     #[test]

@@ -138,6 +138,25 @@ pub fn parse_smtp(line: &[u8]) -> Result<SmtpEvent<'_>, ParseError> {
     })
 }
 
+/// The two fields of an SMTP line that can be its message ID (field 9), found from the right
+/// without parsing: the fifth and the fourth from the end (field 9 of 13, of 12). Whenever
+/// [`parse_smtp`] succeeds on `line`, its `message_id` is one of them; `None` when the line
+/// cannot be a record. A search uses it to pass over the lines of other messages cheaply.
+pub fn message_id_candidates(line: &[u8]) -> Option<[&[u8]; 2]> {
+    let inner = unquote(trim_cr(line))?;
+    // The separators after the HELO, as `parse_smtp` finds them when it splits from the
+    // right; when it splits from the left, a line has no overlapping separators, so both
+    // directions find the same ones.
+    let mut right = [0usize; 5];
+    if seps_from_right(inner, 0, &mut right) < 5 {
+        return None;
+    }
+    Some([
+        between(inner, right[4] + 2, right[3] - 1),
+        between(inner, right[3] + 2, right[2] - 1),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +350,51 @@ mod tests {
         assert_eq!(parse_smtp(b"\""), Err(ParseError::NotQuoted));
         assert_eq!(parse_smtp(b"garbage"), Err(ParseError::NotQuoted));
         assert_eq!(parse_smtp(b"\"\0\0\0\""), Err(ParseError::FieldCount));
+    }
+
+    #[test]
+    fn the_message_id_is_a_candidate() {
+        let twelve = line(&[
+            "mx",
+            "dom",
+            "192.0.2.7",
+            "2026-11-27 10:00:00",
+            "helo",
+            "d",
+            "a@b",
+            "c@d",
+            "S7",
+            "RCPT=OK",
+            "",
+            "0",
+        ]);
+        let no_id = RECV.replace("\"S293D9\"", "\"\"");
+        let mut lines = vec![RECV.to_string(), format!("{RECV}\r"), twelve, no_id];
+        for helo in [
+            "friend\"s-pc",
+            "a\"\t\"b",
+            "\t",
+            "\"",
+            "\"\t\"",
+            "x\"\t",
+            "a\"\t\"b\"\t",
+        ] {
+            lines.push(rcpt_ok_with_helo(helo));
+        }
+        for l in &lines {
+            for i in 0..=l.len() {
+                for part in [l.as_bytes(), &l.as_bytes()[..i], &l.as_bytes()[i..]] {
+                    if let Ok(ev) = parse_smtp(part) {
+                        let c = message_id_candidates(part).unwrap();
+                        assert!(c.contains(&ev.message_id), "{part:?}");
+                    }
+                }
+            }
+        }
+        let c = message_id_candidates(RECV.as_bytes()).unwrap();
+        assert_eq!(c, [&b"S293D9"[..], b"RECV=OK"]);
+        assert_eq!(message_id_candidates(b""), None);
+        assert_eq!(message_id_candidates(b"\"a\"\t\"b\""), None);
     }
 
     #[test]

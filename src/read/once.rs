@@ -82,3 +82,38 @@ pub fn read_stream(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::EachLine;
+
+    /// The lines `read_at_most` hands on, the bytes it read, and whether it left some out.
+    fn prefix(data: &[u8], max: u64) -> (Vec<String>, u64, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smtp-202611270000");
+        std::fs::write(&path, data).unwrap();
+        let mut got = Vec::new();
+        let mut sink = EachLine(|_: &mut ParseCtx, _: &Path, l: &[u8]| {
+            got.push(String::from_utf8_lossy(l).into_owned());
+        });
+        let r = read_at_most(&path, LogKind::Smtp, "smtp-202611270000", &mut sink, max).unwrap();
+        (got, r.bytes, r.cut)
+    }
+
+    #[test]
+    fn a_prefix_ends_at_the_budget() {
+        let data = b"one\ntwo\nthree\n";
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            prefix(data, u64::MAX),
+            (s(&["one", "two", "three"]), 14, false)
+        );
+        assert_eq!(prefix(data, 14), (s(&["one", "two", "three"]), 14, false));
+        // A line cut by the budget is not handed on.
+        assert_eq!(prefix(data, 13), (s(&["one", "two"]), 13, true));
+        assert_eq!(prefix(data, 8), (s(&["one", "two"]), 8, true));
+        assert_eq!(prefix(data, 0), (s(&[]), 0, true));
+        assert_eq!(prefix(b"", 0), (s(&[]), 0, false));
+    }
+}

@@ -1,20 +1,35 @@
 //! The story of a message: every SMTP and SMAIL line of the messages a query names, each with
 //! its sentence, and what is missing (an accepted recipient without a delivery line, and the
 //! bounce that says why). The `trace` command prints it; anything else that answers "what
-//! happened to this mail?" calls the same [`trace`] with plain inputs and gets [`Message`]s.
+//! happened to this mail?" calls the same [`trace`] with plain inputs and gets [`Message`]s,
+//! or [`trace_bounded`] with [`Limits`] when it serves requests (a web console).
 //!
 //! A query ([`Query`]) is a message ID (`S293D9`), an address (every message it sent or
 //! received, and the refusals that name it) or a spool file name. The files ([`log_files`])
 //! are the `smtp-*` and `smail-*` files of a directory whose names can hold lines of the
 //! [`TimeRange`], in name order, so a message is followed across day files. They are read as
 //! streams, through the same [`crate::read::Sink`] interface as the metrics and `report`: a
-//! first pass finds the message IDs an address or a spool file names (an ID query needs none), a second
-//! collects their lines and every bounce XMail sent.
+//! first pass finds the message IDs an address or a spool file names (an ID query needs
+//! none), a second collects their lines and every bounce XMail sent.
 //!
-//! Owned here: the query, the choice of files, the grouping of lines into messages (XMail
-//! reuses IDs: lines of one ID days apart are different messages) and the notes. Parsing is
-//! [`crate::parse`]'s, what a delivery type means is [`crate::meaning`]'s, the sentences are
-//! [`crate::explain`]'s, reading a file is [`crate::read::once::read_whole`]'s.
+//! Most lines are of other messages. Before a line is parsed, the pre-filter (the private
+//! `prefilter` module) looks for the bytes it must hold to matter to the pass (the ID, the
+//! address in any case, the spool file name, an `X…` ID) and passes over the others; the
+//! answer is the same as with every line parsed, only sooner. A pass that no line of a kind
+//! can matter to (SMTP lines, for a spool file name's first pass) does not read those files.
+//! [`Limits`] bound one search: the bytes read over both passes (reading stops where they run
+//! out) and the messages returned (the earliest are kept); [`Traced::truncated`] says when
+//! either cut the answer short.
+//!
+//! Owned here: the query, the choice of files, the pre-filter, the limits, the grouping of
+//! lines into messages (XMail reuses IDs: lines of one ID days apart are different messages)
+//! and the notes. Parsing is [`crate::parse`]'s (with the fields the pre-filter finds without
+//! parsing, and passing over an SMAIL line without losing a record that runs on), what a
+//! delivery type means is [`crate::meaning`]'s, the sentences are [`crate::explain`]'s,
+//! reading a file, whole or up to a budget, is [`crate::read::once`]'s. How a caller shows
+//! the answer, and which limits a request gets, is the caller's.
+
+mod prefilter;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -33,6 +48,7 @@ use crate::parse::time::LocalTime;
 use crate::parse::{LogKind, ParseCtx};
 use crate::read::EachLine;
 use crate::read::discover::{self, KindSet};
+use prefilter::Prefilter;
 
 /// What is asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,25 +227,78 @@ fn lower(b: &[u8]) -> String {
     lossy(b).to_ascii_lowercase()
 }
 
+/// Bounds on one search (a web request): bytes read across both passes, and messages returned.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of log read, both passes together; when reached, reading stops.
+    pub max_bytes: u64,
+    /// Messages returned: the first ones in time order.
+    pub max_messages: usize,
+}
+
+impl Limits {
+    /// No bound.
+    pub const NONE: Limits = Limits {
+        max_bytes: u64::MAX,
+        max_messages: usize::MAX,
+    };
+}
+
+/// What a bounded search found.
+#[derive(Debug)]
+pub struct Traced {
+    /// The messages, as [`trace`] returns them, at most [`Limits::max_messages`].
+    pub messages: Vec<Message>,
+    /// true when a limit cut the search short
+    pub truncated: bool,
+    /// Bytes of log read, both passes together.
+    pub bytes_read: u64,
+}
+
 /// The messages `query` names in `files` (from [`log_files`]), lines in `range` only, the
 /// sentences and notes in `lang`; in the order of their first line. An error names the file
-/// that could not be read.
+/// that could not be read. [`trace_bounded`] without bounds.
 pub fn trace(
     files: &[LogFile],
     query: &Query,
     range: &TimeRange,
     lang: Lang,
 ) -> anyhow::Result<Vec<Message>> {
-    let ids = match query {
-        Query::Id(id) => BTreeSet::from([id.clone()]),
+    Ok(trace_bounded(files, range, query, lang, Limits::NONE)?.messages)
+}
+
+/// [`trace`] within `limits`. Files are read oldest first, so when the byte budget runs out
+/// the messages found are those of the older lines read so far (and none at all if it runs
+/// out in the first pass of an address or spool file query, which finds the IDs); when more
+/// messages match than `limits.max_messages`, the earliest are kept. Either way `truncated`
+/// says so.
+pub fn trace_bounded(
+    files: &[LogFile],
+    range: &TimeRange,
+    query: &Query,
+    lang: Lang,
+    limits: Limits,
+) -> anyhow::Result<Traced> {
+    let mut budget = Budget {
+        left: limits.max_bytes,
+        read: 0,
+        cut: false,
+    };
+    let (ids, capped) = match query {
+        Query::Id(id) => (BTreeSet::from([id.clone()]), false),
         _ => {
             let mut finder = FindIds {
                 query,
                 range,
                 ids: BTreeSet::new(),
+                cap: limits.max_messages,
+                capped: false,
             };
-            read_all(files, |ctx, path, line| finder.line(ctx, path, line))?;
-            finder.ids
+            let filter = Prefilter::find_ids(query);
+            read_all(files, &filter, &mut budget, |ctx, path, line| {
+                finder.line(ctx, path, line)
+            })?;
+            (finder.ids, finder.capped)
         }
     };
     let mut collect = Collect {
@@ -241,7 +310,12 @@ pub fn trace(
         bounces: Vec::new(),
         seq: 0,
     };
-    read_all(files, |ctx, path, line| collect.line(ctx, path, line))?;
+    if !budget.cut {
+        let filter = Prefilter::collect(query, &ids);
+        read_all(files, &filter, &mut budget, |ctx, path, line| {
+            collect.line(ctx, path, line)
+        })?;
+    }
     let bounces = collect.bounces;
     let mut messages: Vec<Message> = collect
         .messages
@@ -257,10 +331,18 @@ pub fn trace(
         .collect();
     for m in &mut messages {
         m.lines.sort_by_key(|e| e.order);
-        annotate(m, &bounces, lang);
     }
     messages.sort_by(|a, b| a.lines[0].order.cmp(&b.lines[0].order));
-    Ok(messages)
+    let too_many = messages.len() > limits.max_messages;
+    messages.truncate(limits.max_messages);
+    for m in &mut messages {
+        annotate(m, &bounces, lang);
+    }
+    Ok(Traced {
+        messages,
+        truncated: budget.cut || too_many || capped,
+        bytes_read: budget.read,
+    })
 }
 
 fn involves(e: &Entry, query: &Query) -> bool {
@@ -269,14 +351,36 @@ fn involves(e: &Entry, query: &Query) -> bool {
         || (e.log == "smail" && query.is_address(e.detail.as_bytes()))
 }
 
+/// The bytes a search may still read.
+struct Budget {
+    left: u64,
+    read: u64,
+    /// Reading stopped before the end of a file.
+    cut: bool,
+}
+
+/// One pass: the files `filter` can want, in order, each line it wants handed to `line`,
+/// until the budget runs out.
 fn read_all(
     files: &[LogFile],
-    line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
+    filter: &Prefilter<'_>,
+    budget: &mut Budget,
+    mut line: impl FnMut(&mut ParseCtx, &Path, &[u8]),
 ) -> anyhow::Result<()> {
-    let mut sink = EachLine(line);
-    for f in files {
-        crate::read::once::read_whole(&f.path, f.kind, &f.name, &mut sink)
+    let mut sink = EachLine(|ctx: &mut ParseCtx, path: &Path, l: &[u8]| {
+        if filter.wants(ctx, l) {
+            line(ctx, path, l);
+        }
+    });
+    for f in files.iter().filter(|f| filter.reads(f.kind)) {
+        let r = crate::read::once::read_at_most(&f.path, f.kind, &f.name, &mut sink, budget.left)
             .with_context(|| format!("cannot read {}", f.path.display()))?;
+        budget.read += r.bytes;
+        budget.left -= r.bytes;
+        if r.cut {
+            budget.cut = true;
+            break;
+        }
     }
     Ok(())
 }
@@ -286,9 +390,24 @@ struct FindIds<'a> {
     query: &'a Query,
     range: &'a TimeRange,
     ids: BTreeSet<String>,
+    /// At most this many IDs plus one are kept (the one says there were more), the first
+    /// found, so a search for an address of thousands of messages holds no more than a
+    /// page's worth in memory.
+    cap: usize,
+    /// More IDs were found than kept.
+    capped: bool,
 }
 
 impl FindIds<'_> {
+    fn keep(&mut self, id: &[u8]) {
+        let id = lossy(id);
+        if self.ids.len() <= self.cap || self.ids.contains(&id) {
+            self.ids.insert(id);
+        } else {
+            self.capped = true;
+        }
+    }
+
     fn line(&mut self, ctx: &mut ParseCtx, _path: &Path, line: &[u8]) {
         match ctx.kind {
             LogKind::Smtp => {
@@ -297,7 +416,7 @@ impl FindIds<'_> {
                     && self.range.contains(ev.time)
                     && (self.query.is_address(ev.sender) || self.query.is_address(ev.recipient))
                 {
-                    self.ids.insert(lossy(ev.message_id));
+                    self.keep(ev.message_id);
                 }
             }
             LogKind::Smail => {
@@ -314,7 +433,7 @@ impl FindIds<'_> {
                         Query::Id(_) => false,
                     };
                     if hit {
-                        self.ids.insert(lossy(ev.message_id));
+                        self.keep(ev.message_id);
                     }
                 }
             }

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use xmail_exporter::explain::Lang;
+use xmail_exporter::trace::{self as tr, Limits, LogFile, Message, Query, TimeRange, Traced};
+
 use crate::util::{assert_golden, root, run_exporter};
 
 fn trace(args: &[&str]) -> (bool, String, String) {
@@ -172,4 +175,142 @@ fn a_broken_config_file_does_not_stop_trace() {
     let (ok, _, err) = run_exporter(&["--config", config, "report", "examples/logs/xmail"]);
     assert!(!ok);
     assert!(err.contains("config.yml"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The library with limits, as a server calls it.
+
+fn sample_files() -> Vec<LogFile> {
+    tr::log_files(&root().join("examples/logs/xmail"), &TimeRange::default()).unwrap()
+}
+
+fn bounded(query: &str, limits: Limits) -> Traced {
+    let files = sample_files();
+    tr::trace_bounded(
+        &files,
+        &TimeRange::default(),
+        &Query::parse(query),
+        Lang::En,
+        limits,
+    )
+    .unwrap()
+}
+
+fn unbounded(query: &str) -> Vec<Message> {
+    tr::trace(
+        &sample_files(),
+        &Query::parse(query),
+        &TimeRange::default(),
+        Lang::En,
+    )
+    .unwrap()
+}
+
+fn json(m: &[Message]) -> String {
+    serde_json::to_string(m).unwrap()
+}
+
+fn size(f: &LogFile) -> u64 {
+    std::fs::metadata(&f.path).unwrap().len()
+}
+
+/// Without limits, `trace_bounded` is `trace`, and says how much it read: every SMTP and
+/// SMAIL file once for an ID, twice for an address (first the IDs, then their lines).
+#[test]
+fn no_limits_is_trace() {
+    let total: u64 = sample_files().iter().map(size).sum();
+    for (query, passes) in [("S293D9", 1), ("kim@example.co.kr", 2)] {
+        let t = bounded(query, Limits::NONE);
+        assert!(!t.truncated, "{query}");
+        assert_eq!(t.bytes_read, passes * total, "{query}");
+        assert_eq!(json(&t.messages), json(&unbounded(query)), "{query}");
+    }
+    // A spool file name's first pass reads the SMAIL files only.
+    let smail: u64 = sample_files()
+        .iter()
+        .filter(|f| f.name.starts_with("smail-"))
+        .map(size)
+        .sum();
+    let t = bounded("1795705351091.7f3a9b9fa700.1f4c.3a13.mail", Limits::NONE);
+    assert_eq!(t.bytes_read, smail + total);
+}
+
+/// More messages than `max_messages`: the earliest are kept, with their notes.
+#[test]
+fn a_message_limit_keeps_the_earliest() {
+    let all = unbounded("kim@example.co.kr");
+    assert!(all.len() >= 3, "{}", all.len());
+    for keep in [0, 1, all.len() - 1] {
+        let t = bounded(
+            "kim@example.co.kr",
+            Limits {
+                max_messages: keep,
+                ..Limits::NONE
+            },
+        );
+        assert!(t.truncated, "{keep}");
+        assert_eq!(json(&t.messages), json(&all[..keep]), "{keep}");
+    }
+    let t = bounded(
+        "kim@example.co.kr",
+        Limits {
+            max_messages: all.len(),
+            ..Limits::NONE
+        },
+    );
+    assert!(!t.truncated);
+    assert_eq!(json(&t.messages), json(&all));
+}
+
+/// A byte budget stops the reading where it runs out: the messages are those of the lines
+/// read (files are read oldest first), and `truncated` says that more was left.
+#[test]
+fn a_byte_budget_stops_the_reading() {
+    let files = sample_files();
+    let total: u64 = files.iter().map(size).sum();
+    let budget = |max_bytes| Limits {
+        max_bytes,
+        ..Limits::NONE
+    };
+    // S293D9 was used in 2006 and again in 2026: the 2006 files come first.
+    let all = unbounded("S293D9");
+    assert_eq!(all.len(), 2);
+    assert!(all[0].lines[0].time.starts_with("2006"));
+    let old: u64 = files
+        .iter()
+        .take_while(|f| !f.name.ends_with("202611270000"))
+        .map(size)
+        .sum();
+    let t = bounded("S293D9", budget(old));
+    assert!(t.truncated);
+    assert_eq!(t.bytes_read, old);
+    assert_eq!(json(&t.messages), json(&all[..1]));
+    // Cut inside a file: exactly the budget is read, a partial last line is not used.
+    let t = bounded("S293D9", budget(old + 100));
+    assert!(t.truncated);
+    assert_eq!(t.bytes_read, old + 100);
+    assert_eq!(json(&t.messages), json(&all[..1]));
+    let t = bounded("S293D9", budget(total - 1));
+    assert!(t.truncated);
+    assert_eq!(t.bytes_read, total - 1);
+    // Enough for every byte: nothing was cut.
+    let t = bounded("S293D9", budget(total));
+    assert!(!t.truncated);
+    assert_eq!(json(&t.messages), json(&all));
+    let t = bounded("S293D9", budget(0));
+    assert!(t.truncated);
+    assert_eq!((t.bytes_read, t.messages.len()), (0, 0));
+    // An address: a budget that runs out in the first pass leaves nothing for the second.
+    for max_bytes in [total / 2, total, total + old] {
+        let t = bounded("kim@example.co.kr", budget(max_bytes));
+        assert!(t.truncated, "{max_bytes}");
+        assert_eq!(t.bytes_read, max_bytes);
+        if max_bytes <= total {
+            assert!(t.messages.is_empty(), "{max_bytes}");
+        }
+    }
+    let t = bounded("kim@example.co.kr", budget(2 * total));
+    assert!(!t.truncated);
+    assert_eq!(t.bytes_read, 2 * total);
+    assert_eq!(json(&t.messages), json(&unbounded("kim@example.co.kr")));
 }

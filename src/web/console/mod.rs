@@ -443,11 +443,15 @@ fn search(console: &Console, p: &Params, lang: Lang, api: bool) -> Answer {
     tracing::debug!(query = q, %since, %until, "mail desk search");
     let query = Query::parse(q);
     let range = range_of(since, until);
+    let limits = trace::Limits {
+        max_bytes: MAX_SEARCH_BYTES,
+        max_messages: MAX_MESSAGES,
+    };
     let found = trace::log_files(&console.xmail_log_dir, &range)
         .map_err(anyhow::Error::from)
-        .and_then(|files| trace::trace(&files, &query, &range, lang));
-    let mut messages = match found {
-        Ok(m) => m,
+        .and_then(|files| trace::trace_bounded(&files, &range, &query, lang, limits));
+    let (messages, truncated) = match found {
+        Ok(t) => (t.messages, t.truncated),
         Err(e) => {
             tracing::warn!(error = %e, "mail desk search cannot read the logs");
             return Answer::error(
@@ -458,8 +462,6 @@ fn search(console: &Console, p: &Params, lang: Lang, api: bool) -> Answer {
             );
         }
     };
-    let truncated = messages.len() > MAX_MESSAGES;
-    messages.truncate(MAX_MESSAGES);
     let mut a = if api {
         Answer::json(StatusCode::OK, &messages)
     } else {
