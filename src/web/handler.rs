@@ -149,8 +149,12 @@ pub async fn respond(req: Request<Incoming>, client: Client, state: &WebState) -
     } else {
         handle(&req, state).await
     };
+    // The configured headers, except where the response set its own (the mail desk's
+    // stricter Content-Security-Policy and X-Frame-Options stay).
     for (name, value) in &config.headers {
-        r.headers_mut().insert(name.clone(), value.clone());
+        if !r.headers().contains_key(name) {
+            r.headers_mut().insert(name.clone(), value.clone());
+        }
     }
     r
 }
