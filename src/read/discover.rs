@@ -3,9 +3,10 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::parse::LogKind;
+use crate::parse::time::LocalTime;
+use crate::parse::{LogKind, ParseCtx};
 
 /// A set of log kinds (a directory may hold several).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,6 +111,36 @@ pub fn scan_all(dir: &Path, kinds: KindSet) -> io::Result<Listing> {
     listing.found.sort_unstable();
     listing.odd.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     Ok(listing)
+}
+
+/// A log file to read: where it is, and its kind and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its kind, from its name.
+    pub kind: LogKind,
+    /// Its file name (`smtp-202611270000`, `error-20261127.txt`).
+    pub name: String,
+}
+
+impl LogFile {
+    /// The file at `path`, when its name is a log's (`None` otherwise, or when the name is
+    /// not UTF-8).
+    pub fn at(path: &Path) -> Option<LogFile> {
+        let name = path.file_name()?.to_str()?;
+        let kind = LogKind::from_file_name(name)?;
+        Some(LogFile {
+            path: path.to_path_buf(),
+            kind,
+            name: name.to_string(),
+        })
+    }
+
+    /// The date in its name, midnight (`None` when the name holds no valid date).
+    pub fn date(&self) -> Option<LocalTime> {
+        ParseCtx::for_file(self.kind, &self.name).file_date
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Finding, opening and reading log files into complete lines: what following the logs
 //! ([`crate::tail`]) and reading them once (`report`, `trace`) share.
 //!
-//! - [`discover`]: which log files a directory holds, and of which kind;
+//! - [`discover`]: which log files a directory holds, and of which kind ([`discover::LogFile`]);
+//! - [`range`]: a time range of lines as a person writes it, and which files can hold it;
 //! - [`open`]: how a log file is opened (regular files only), and the descriptor limit;
 //! - [`lines`]: where a line ends, in a reused, bounded buffer;
 //! - [`sink`]: the [`Sink`] every reader hands its lines to;
@@ -15,6 +16,7 @@ pub mod discover;
 pub mod lines;
 pub mod once;
 pub mod open;
+pub mod range;
 pub mod readahead;
 pub mod sink;
 

@@ -13,41 +13,12 @@ use super::range::{file_may_hold, is_bounded};
 use super::{Report, Summary};
 use crate::config::Settings;
 use crate::explain::Lang;
-use crate::parse::{LogKind, ParseCtx};
+
 use crate::read::Sink;
+pub use crate::read::discover::LogFile;
 use crate::read::discover::{self, KindSet};
 use crate::read::once::read_at_most;
-use crate::trace::TimeRange;
-
-/// A log file to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Its kind, from its name.
-    pub kind: LogKind,
-    /// Its file name (`smtp-202611270000`, `error-20261127.txt`).
-    pub name: String,
-}
-
-impl LogFile {
-    /// The file at `path`, when its name is a log's (`None` otherwise, or when the name is
-    /// not UTF-8).
-    pub fn at(path: &Path) -> Option<LogFile> {
-        let name = path.file_name()?.to_str()?;
-        let kind = LogKind::from_file_name(name)?;
-        Some(LogFile {
-            path: path.to_path_buf(),
-            kind,
-            name: name.to_string(),
-        })
-    }
-
-    /// The date in its name, midnight (`None` when the name holds no valid date).
-    fn date(&self) -> Option<crate::parse::time::LocalTime> {
-        ParseCtx::for_file(self.kind, &self.name).file_date
-    }
-}
+use crate::read::range::TimeRange;
 
 /// The log files of each directory of `dirs` of the kinds given with it (not searched
 /// recursively: the files the serving mode follows). An error names the directory that
@@ -221,7 +192,7 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::parse_bound;
+    use crate::read::range::parse_bound;
 
     fn files(names: &[&str]) -> Vec<LogFile> {
         names

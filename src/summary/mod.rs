@@ -75,7 +75,7 @@ use crate::parse::time::{LocalTime, TimeConverter};
 use crate::parse::webmail::{Classifier, WebmailEvent};
 use crate::parse::{LogKind, ParseCtx, ParseError};
 use crate::read::Sink;
-use crate::trace::TimeRange;
+use crate::read::range::TimeRange;
 
 pub mod files;
 pub mod range;

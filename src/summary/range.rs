@@ -9,7 +9,7 @@
 
 use crate::parse::LogKind;
 use crate::parse::time::LocalTime;
-use crate::trace::TimeRange;
+use crate::read::range::TimeRange;
 
 /// Reads `since` and `until` as [`TimeRange::parse`] does, and refuses what cannot be meant:
 /// a date that does not exist (`2026-02-30`) and an `until` before `since`. Each error is one
@@ -89,7 +89,7 @@ pub fn file_may_hold(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::parse_bound;
+    use crate::read::range::parse_bound;
 
     fn midnight(date: &str) -> LocalTime {
         parse_bound(date, false).unwrap()

@@ -30,10 +30,11 @@
 //! the answer, and which limits a request gets, is the caller's.
 
 mod prefilter;
+mod query;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use jiff::SignedDuration;
@@ -47,110 +48,11 @@ use crate::parse::status::{Status, StatusCode};
 use crate::parse::time::LocalTime;
 use crate::parse::{LogKind, ParseCtx};
 use crate::read::EachLine;
+pub use crate::read::discover::LogFile;
 use crate::read::discover::{self, KindSet};
+pub use crate::read::range::{TimeRange, parse_bound};
 use prefilter::Prefilter;
-
-/// What is asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Query {
-    /// A message ID, upper-cased.
-    Id(String),
-    /// An address, lower-cased.
-    Address(String),
-    /// A spool file name.
-    Spool(String),
-}
-
-impl Query {
-    /// Reads what a person typed: an ID (`S`, `L`, `P` or `X` and hex digits, any case), an
-    /// address (it has an `@`), else a spool file name.
-    pub fn parse(q: &str) -> Query {
-        let q = q.trim();
-        let upper = q.to_ascii_uppercase();
-        let is_id = upper.len() >= 2
-            && matches!(upper.as_bytes()[0], b'S' | b'L' | b'P' | b'X')
-            && upper[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        if is_id {
-            Query::Id(upper)
-        } else if q.contains('@') {
-            Query::Address(q.to_ascii_lowercase())
-        } else {
-            Query::Spool(q.to_string())
-        }
-    }
-
-    /// Does an address field name the queried address?
-    fn is_address(&self, field: &[u8]) -> bool {
-        matches!(self, Query::Address(a) if field.eq_ignore_ascii_case(a.as_bytes()))
-    }
-}
-
-/// Local times (as XMail writes them) a line must lie between, both ends included.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimeRange {
-    /// No line before this.
-    pub since: Option<LocalTime>,
-    /// No line after this.
-    pub until: Option<LocalTime>,
-}
-
-impl TimeRange {
-    /// Reads `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]` bounds; a bare date `until` means the
-    /// end of that day. The error says which bound is wrong and how to write it.
-    pub fn parse(since: Option<&str>, until: Option<&str>) -> anyhow::Result<TimeRange> {
-        Ok(TimeRange {
-            since: since.map(|s| parse_bound(s, false)).transpose()?,
-            until: until.map(|s| parse_bound(s, true)).transpose()?,
-        })
-    }
-
-    /// Is `t` inside?
-    pub fn contains(&self, t: LocalTime) -> bool {
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
-    }
-
-    /// Can a file whose name starts at `date` (midnight) hold lines of the range? A file
-    /// named for the day before `since` can (it runs into the next day), one after `until`
-    /// cannot.
-    fn may_hold(&self, date: LocalTime) -> bool {
-        let day = |t: LocalTime| (t.year, t.month, t.day);
-        let Some(start) = date.civil() else {
-            return true;
-        };
-        let after_since = self.since.is_none_or(|s| {
-            day(date) >= day(s)
-                || s.civil().is_some_and(|s| {
-                    s.date().duration_since(start.date()) <= SignedDuration::from_hours(24)
-                })
-        });
-        let before_until = self.until.is_none_or(|u| day(date) <= day(u));
-        after_since && before_until
-    }
-}
-
-/// Parses `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]`; `end` makes a bare date mean its last
-/// second and a time without seconds its last second.
-pub fn parse_bound(s: &str, end: bool) -> anyhow::Result<LocalTime> {
-    let s = s.trim();
-    let full = match s.len() {
-        10 => format!("{s} {}", if end { "23:59:59" } else { "00:00:00" }),
-        16 => format!("{s}:{}", if end { "59" } else { "00" }),
-        _ => s.to_string(),
-    };
-    LocalTime::parse_xmail(full.as_bytes())
-        .with_context(|| format!("bad time {s:?}: write YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\""))
-}
-
-/// A log file to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// SMTP or SMAIL.
-    pub kind: LogKind,
-    /// Its name (`smtp-202611271000`).
-    pub name: String,
-}
+pub use query::Query;
 
 /// The `smtp-*` and `smail-*` files of `dir` that can hold lines of `range`, in the order
 /// to read them: by the time in their names, a period's SMTP file before its SMAIL file.

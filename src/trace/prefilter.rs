@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use memchr::{memchr_iter, memchr2_iter, memmem};
 
-use super::Query;
+use super::query::Query;
 use crate::parse::smail::spool_and_id;
 use crate::parse::smtp::message_id_candidates;
 use crate::parse::{LogKind, ParseCtx};

@@ -40,8 +40,9 @@ use crate::config::Settings;
 use crate::explain::Lang;
 use crate::explain::desk::desk_words;
 use crate::read::discover::{self, KindSet};
+use crate::read::range::TimeRange;
 use crate::recent::Recent;
-use crate::trace::{self, Query, TimeRange};
+use crate::trace::{self, Query};
 use page::Form;
 
 /// The widest search, in days.
@@ -416,7 +417,7 @@ pub async fn answer(console: &Arc<Console>, uri: &Uri, accept_language: Option<&
 }
 
 fn range_of(since: Date, until: Date) -> TimeRange {
-    let bound = |d: Date, end: bool| trace::parse_bound(&d.to_string(), end).ok();
+    let bound = |d: Date, end: bool| crate::read::range::parse_bound(&d.to_string(), end).ok();
     TimeRange {
         since: bound(since, false),
         until: bound(until, true),
