@@ -5,6 +5,7 @@
 //!
 //! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log (for SMTP and SMAIL,
 //!   also the fields that name a message, found without parsing, for a search);
+//! - [`ctrl`]: the CTRL (admin protocol) login log, parsed but not read by the exporter yet;
 //! - [`status`]: the status table, the one place an SMTP status code gets its stage;
 //! - [`fields`]: splitting XMail's quoted, TAB-separated records, numbers, `domain_of`;
 //! - [`error`]: why a line was not an event ([`ParseError`]);
@@ -16,6 +17,7 @@
 //! (received, delivered, bounced, refused) is [`crate::meaning`]'s; which counter it moves is
 //! [`crate::metrics`]'s; its sentence is [`crate::explain`]'s.
 
+pub mod ctrl;
 pub mod error;
 pub mod fields;
 pub mod label;
