@@ -5,7 +5,8 @@
 //!
 //! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log (for SMTP and SMAIL,
 //!   also the fields that name a message, found without parsing, for a search);
-//! - [`ctrl`]: the CTRL (admin protocol) login log, parsed but not read by the exporter yet;
+//! - [`ctrl`], [`psync`], [`filters`], [`lmail`], [`finger`]: one parser per log the exporter
+//!   does not read yet (CTRL logins, POP3 fetches, filter runs, local mail, finger queries);
 //! - [`status`]: the status table, the one place an SMTP status code gets its stage;
 //! - [`fields`]: splitting XMail's quoted, TAB-separated records, numbers, `domain_of`;
 //! - [`error`]: why a line was not an event ([`ParseError`]);
@@ -20,8 +21,12 @@
 pub mod ctrl;
 pub mod error;
 pub mod fields;
+pub mod filters;
+pub mod finger;
 pub mod label;
+pub mod lmail;
 pub mod pop3;
+pub mod psync;
 pub mod smail;
 pub mod smtp;
 pub mod status;
