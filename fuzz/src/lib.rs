@@ -9,8 +9,13 @@
 use std::io::{self, Read};
 use std::sync::LazyLock;
 
+use xmail_exporter::parse::ctrl::parse_ctrl;
 use xmail_exporter::parse::fields::trim_cr;
+use xmail_exporter::parse::filters::{FilterOutcome, parse_filter};
+use xmail_exporter::parse::finger::parse_finger;
+use xmail_exporter::parse::lmail::parse_lmail;
 use xmail_exporter::parse::pop3::{LoginResult, parse_pop3};
+use xmail_exporter::parse::psync::parse_psync;
 use xmail_exporter::parse::smail::{DeliveryType, parse_smail, spool_and_id};
 use xmail_exporter::parse::smtp::{message_id_candidates, parse_smtp};
 use xmail_exporter::parse::status::{AuthMechanism, Status, StatusCode, parse_status};
@@ -204,6 +209,72 @@ pub fn check_pop3(data: &[u8]) {
         if ev.result == LoginResult::Failed {
             assert!(trim_cr(data).ends_with(b"\"ELOGIN\""));
         }
+    }
+}
+
+/// Runs `$parse` on `$data` and on `$data` with a CR: the same answer. Returns the first.
+macro_rules! same_with_cr {
+    ($data:expr, $parse:expr) => {{
+        let r = $parse($data);
+        if let Some(crlf) = with_cr($data) {
+            assert_eq!($parse(&crlf), r);
+        }
+        r
+    }};
+}
+
+/// One CTRL line: no panic, CRLF ignored, the kind is the line's last field.
+pub fn check_ctrl(data: &[u8]) {
+    if let Ok(ev) = same_with_cr!(data, parse_ctrl) {
+        assert_time_in_range(ev.time);
+        let last = match ev.kind {
+            xmail_exporter::parse::ctrl::CtrlKind::Request => &b"\"REQ\""[..],
+            xmail_exporter::parse::ctrl::CtrlKind::Auth => b"\"AUTH\"",
+            xmail_exporter::parse::ctrl::CtrlKind::Fail => b"\"FAIL\"",
+        };
+        assert!(trim_cr(data).ends_with(last));
+    }
+}
+
+/// One PSYNC line: no panic, CRLF ignored, the line holds its status.
+pub fn check_psync(data: &[u8]) {
+    if let Ok(ev) = same_with_cr!(data, parse_psync) {
+        assert_time_in_range(ev.time);
+        let status: &[u8] = match ev.result {
+            xmail_exporter::parse::psync::SyncResult::Ok => b"\"SYNC=OK\"",
+            xmail_exporter::parse::psync::SyncResult::Failed => b"\"SYNC=EFAIL\"",
+            xmail_exporter::parse::psync::SyncResult::NoUser => b"\"SYNC=ENOUSER\"",
+        };
+        assert!(data.windows(status.len()).any(|w| w == status));
+    }
+}
+
+/// One filter line: no panic, CRLF ignored, the command line is the line's tail.
+pub fn check_filters(data: &[u8]) {
+    if let Ok(ev) = same_with_cr!(data, parse_filter) {
+        assert_time_in_range(ev.time);
+        let l = trim_cr(data);
+        assert!(l[..l.len() - 1].ends_with(ev.command));
+        if ev.exec_result == -1 {
+            assert_eq!(ev.outcome(), FilterOutcome::Skipped);
+        }
+    }
+}
+
+/// One LMAIL line: no panic, CRLF ignored.
+pub fn check_lmail(data: &[u8]) {
+    if let Ok(ev) = same_with_cr!(data, parse_lmail) {
+        assert_time_in_range(ev.time);
+        assert!(!ev.message_id.is_empty());
+    }
+}
+
+/// One FINGER line: no panic, CRLF ignored, the query is the line's tail.
+pub fn check_finger(data: &[u8]) {
+    if let Ok(ev) = same_with_cr!(data, parse_finger) {
+        assert_time_in_range(ev.time);
+        let l = trim_cr(data);
+        assert!(l[..l.len() - 1].ends_with(ev.query));
     }
 }
 
@@ -447,7 +518,8 @@ pub fn check_lines_input(data: &[u8]) {
     check_linebuf(&stream, &steps, skip_first);
 }
 
-/// The check for a fuzz target by name: `smtp`, `smail`, `status`, `webmail` or `lines`.
+/// The check for a fuzz target by name: `smtp`, `smail`, `status`, `webmail`, `pop3`, `ctrl`,
+/// `psync`, `filters`, `lmail`, `finger` or `lines`.
 pub fn check_for_target(name: &str) -> Option<fn(&[u8])> {
     Some(match name {
         "smtp" => check_smtp,
@@ -455,6 +527,11 @@ pub fn check_for_target(name: &str) -> Option<fn(&[u8])> {
         "status" => check_status,
         "webmail" => check_webmail,
         "pop3" => check_pop3,
+        "ctrl" => check_ctrl,
+        "psync" => check_psync,
+        "filters" => check_filters,
+        "lmail" => check_lmail,
+        "finger" => check_finger,
         "lines" => check_lines_input,
         _ => return None,
     })

@@ -5,6 +5,8 @@
 //!
 //! - [`smtp`], [`smail`], [`pop3`], [`webmail`]: one parser per log (for SMTP and SMAIL,
 //!   also the fields that name a message, found without parsing, for a search);
+//! - [`ctrl`], [`psync`], [`filters`], [`lmail`], [`finger`]: one parser per log the exporter
+//!   does not read yet (CTRL logins, POP3 fetches, filter runs, local mail, finger queries);
 //! - [`status`]: the status table, the one place an SMTP status code gets its stage;
 //! - [`fields`]: splitting XMail's quoted, TAB-separated records, numbers, `domain_of`;
 //! - [`error`]: why a line was not an event ([`ParseError`]);
@@ -16,10 +18,15 @@
 //! (received, delivered, bounced, refused) is [`crate::meaning`]'s; which counter it moves is
 //! [`crate::metrics`]'s; its sentence is [`crate::explain`]'s.
 
+pub mod ctrl;
 pub mod error;
 pub mod fields;
+pub mod filters;
+pub mod finger;
 pub mod label;
+pub mod lmail;
 pub mod pop3;
+pub mod psync;
 pub mod smail;
 pub mod smtp;
 pub mod status;

@@ -596,6 +596,11 @@ fn check_all(data: &[u8]) {
     checks::check_status(data);
     checks::check_webmail(data);
     checks::check_pop3(data);
+    checks::check_ctrl(data);
+    checks::check_psync(data);
+    checks::check_filters(data);
+    checks::check_lmail(data);
+    checks::check_finger(data);
     checks::check_time(data);
 }
 
@@ -767,7 +772,10 @@ fn fuzz_corpus_replays() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let started = Instant::now();
     let mut counts = Vec::new();
-    for target in ["smtp", "smail", "status", "webmail", "pop3", "lines"] {
+    for target in [
+        "smtp", "smail", "status", "webmail", "pop3", "ctrl", "psync", "filters", "lmail",
+        "finger", "lines",
+    ] {
         let check = checks::check_for_target(target).unwrap();
         let dir = root.join(target);
         let mut n = 0;

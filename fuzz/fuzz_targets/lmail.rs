@@ -1,0 +1,6 @@
+//! `parse_lmail` on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| xmail_exporter_fuzz::check_lmail(data));
