@@ -18,6 +18,7 @@ use anyhow::Context;
 use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::metrics::Recorder;
+use crate::parse::LogKind;
 use crate::read::discover::KindSet;
 use crate::recent::Recent;
 use crate::tail::checkpoint::{self, Saver, Shared};
@@ -317,13 +318,19 @@ impl TailThread {
     }
 }
 
-/// Sets `xmail_exporter_log_directory_exists` from the tailer's last look at each directory.
+/// Sets `xmail_exporter_log_directory_exists` and `xmail_exporter_log_files` from the
+/// tailer's last look at each directory.
 fn publish_dirs(tailer: &Tailer, recorder: &Recorder) {
     let exporter = &recorder.metrics().exporter;
+    let mut files = [0usize; LogKind::COUNT];
+    for f in tailer.files() {
+        files[f.kind().index()] += 1;
+    }
     for (_, kinds, exists) in tailer.log_dirs() {
         if let Some(exists) = exists {
             for kind in kinds.iter() {
                 exporter.set_dir_exists(kind, exists);
+                exporter.set_files(kind, files[kind.index()]);
             }
         }
     }

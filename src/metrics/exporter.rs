@@ -37,6 +37,8 @@ pub struct ExporterMetrics {
     pub read_errors: [IntCounter; LogKind::COUNT],
     /// Whether the log's directory exists and can be listed; registered at the first look.
     dir_exists: [OnceLock<IntGauge>; LogKind::COUNT],
+    /// `xmail_exporter_log_files`, registered with its first value.
+    files: [OnceLock<IntGauge>; LogKind::COUNT],
     registry: Registry,
 }
 
@@ -103,6 +105,7 @@ impl ExporterMetrics {
             truncations: per_log(|l| truncations.with_label_values(&[l])),
             read_errors: per_log(|l| read_errors.with_label_values(&[l])),
             dir_exists: std::array::from_fn(|_| OnceLock::new()),
+            files: std::array::from_fn(|_| OnceLock::new()),
             registry: registry.clone(),
         })
     }
@@ -111,24 +114,48 @@ impl ExporterMetrics {
     /// and can be listed, 0 when it does not exist (or cannot be listed: the read errors then
     /// say so). The first call for a log registers its series with the value already set.
     pub fn set_dir_exists(&self, kind: LogKind, exists: bool) {
-        let v = i64::from(exists);
-        if let Some(g) = self.dir_exists[kind.index()].get() {
+        self.per_log_gauge(
+            &self.dir_exists,
+            "xmail_exporter_log_directory_exists",
+            "1 when the log's directory exists and can be listed, 0 when it does not (e.g. no Nmail on this host: log=\"webmail\"); absent until the directory was first looked at.",
+            kind,
+            i64::from(exists),
+        );
+    }
+
+    /// Sets `xmail_exporter_log_files{log}`: how many files of `kind` its directory holds
+    /// (followed or read to their end). 0 means XMail does not write that log: the CTRL,
+    /// PSYNC, filters, LMAIL and FINGER logs need `-Cl`, `-Yl`, `-Qg`, `-Ll`, `-Fl`.
+    pub fn set_files(&self, kind: LogKind, files: usize) {
+        self.per_log_gauge(
+            &self.files,
+            "xmail_exporter_log_files",
+            "Files of the log in its directory (0: XMail does not write it; the ctrl, psync, filters, lmail and finger logs are off unless XMail runs with -Cl, -Yl, -Qg, -Ll, -Fl); absent until the directory was first listed.",
+            kind,
+            i64::try_from(files).unwrap_or(i64::MAX),
+        );
+    }
+
+    /// A gauge with a constant `log` label, registered at its first value.
+    fn per_log_gauge(
+        &self,
+        slots: &[OnceLock<IntGauge>; LogKind::COUNT],
+        name: &str,
+        help: &str,
+        kind: LogKind,
+        v: i64,
+    ) {
+        if let Some(g) = slots[kind.index()].get() {
             g.set(v);
             return;
         }
-        let made = IntGauge::with_opts(
-            Opts::new(
-                "xmail_exporter_log_directory_exists",
-                "1 when the log's directory exists and can be listed, 0 when it does not (e.g. no Nmail on this host: log=\"webmail\"); absent until the directory was first looked at.",
-            )
-            .const_label("log", kind.as_str()),
-        );
+        let made = IntGauge::with_opts(Opts::new(name, help).const_label("log", kind.as_str()));
         match made {
             Ok(g) => {
                 g.set(v);
                 match self.registry.register(Box::new(g.clone())) {
                     Ok(()) => {
-                        let _ = self.dir_exists[kind.index()].set(g);
+                        let _ = slots[kind.index()].set(g);
                     }
                     Err(e) => tracing::error!(error = %e, "cannot register a metric"),
                 }

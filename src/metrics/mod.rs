@@ -17,6 +17,7 @@ pub mod exporter;
 pub mod family;
 pub mod mail;
 pub mod pop3;
+pub mod services;
 pub mod smail;
 pub mod smtp;
 pub mod spool;
@@ -33,7 +34,12 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use crate::config::JoinLimits;
 use crate::config::Settings;
 use crate::meaning::Meaning;
+use crate::parse::ctrl::parse_ctrl;
+use crate::parse::filters::parse_filter;
+use crate::parse::finger::parse_finger;
+use crate::parse::lmail::parse_lmail;
 use crate::parse::pop3::parse_pop3;
+use crate::parse::psync::parse_psync;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::time::TimeConverter;
 use crate::parse::webmail::Classifier;
@@ -46,6 +52,7 @@ use domains::DomainMetrics;
 use exporter::ExporterMetrics;
 use mail::MailMetrics;
 use pop3::Pop3Metrics;
+use services::ServiceMetrics;
 use smail::SmailMetrics;
 use smtp::SmtpMetrics;
 use spool::SpoolMetrics;
@@ -79,6 +86,8 @@ pub struct Metrics {
     pub delay: DelayMetrics,
     /// POP3 logins.
     pub pop3: Pop3Metrics,
+    /// CTRL logins, POP3 sync, filter runs, LMAIL drops, FINGER queries.
+    pub services: ServiceMetrics,
     /// Opt-in per-domain counters.
     pub domains: DomainMetrics,
     /// The exporter's own metrics.
@@ -107,6 +116,7 @@ impl Metrics {
             webmail: WebmailMetrics::new(&registry, classifier)?,
             delay: DelayMetrics::new(&registry)?,
             pop3: Pop3Metrics::new(&registry)?,
+            services: ServiceMetrics::new(&registry)?,
             domains: DomainMetrics::new(&registry, &opts.domains)?,
             exporter: ExporterMetrics::new(&registry)?,
             spool: if opts.process {
@@ -257,10 +267,28 @@ impl Recorder {
         self.event_time(kind, Some(unix));
     }
 
+    /// A line of `kind` at local time `t` was parsed and counted.
+    #[inline]
+    fn parsed(&mut self, kind: LogKind, t: crate::parse::time::LocalTime) {
+        self.metrics.exporter.parsed[kind.index()].inc();
+        let t = self.local.to_unix(t);
+        self.event_time(kind, t);
+    }
+
     fn malformed(&mut self, kind: LogKind, path: &Path, err: ParseError, line: &[u8]) {
         self.metrics.exporter.malformed[kind.index()].inc();
         if let Some(suppressed) = self.malformed_log[kind.index()].allow(Instant::now()) {
-            let shown = &line[..line.len().min(200)];
+            // POP3 and CTRL lines can hold a password, PSYNC lines account names, filters
+            // lines a command line: their content is never logged.
+            let secret = matches!(
+                kind,
+                LogKind::Pop3 | LogKind::Ctrl | LogKind::Psync | LogKind::Filters
+            );
+            let shown = if secret {
+                &b"(not shown: it may hold a password or a command line)"[..]
+            } else {
+                &line[..line.len().min(200)]
+            };
             tracing::debug!(
                 log = kind.as_str(),
                 path = %path.display(),
@@ -358,9 +386,42 @@ impl Sink for Recorder {
             LogKind::Pop3 => match parse_pop3(line) {
                 Ok(ev) => {
                     self.metrics.pop3.record(&ev);
-                    self.metrics.exporter.parsed[kind.index()].inc();
-                    let t = self.local.to_unix(ev.time);
-                    self.event_time(kind, t);
+                    self.parsed(kind, ev.time);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Ctrl => match parse_ctrl(line) {
+                Ok(ev) => {
+                    self.metrics.services.ctrl(&ev);
+                    self.parsed(kind, ev.time);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Psync => match parse_psync(line) {
+                Ok(ev) => {
+                    self.metrics.services.psync(&ev);
+                    self.parsed(kind, ev.time);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Filters => match parse_filter(line) {
+                Ok(ev) => {
+                    self.metrics.services.filter(&ev);
+                    self.parsed(kind, ev.time);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Lmail => match parse_lmail(line) {
+                Ok(ev) => {
+                    self.metrics.services.lmail();
+                    self.parsed(kind, ev.time);
+                }
+                Err(e) => self.malformed(kind, path, e, line),
+            },
+            LogKind::Finger => match parse_finger(line) {
+                Ok(ev) => {
+                    self.metrics.services.finger();
+                    self.parsed(kind, ev.time);
                 }
                 Err(e) => self.malformed(kind, path, e, line),
             },

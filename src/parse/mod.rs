@@ -51,11 +51,22 @@ crate::label_enum! {
         Webmail => "webmail",
         /// XMail `logs/pop3-YYYYMMDDHHMM`: one line per POP3 login.
         Pop3 => "pop3",
+        /// XMail `logs/ctrl-YYYYMMDDHHMM` (`-Cl`): one line per CTRL (admin) login step.
+        Ctrl => "ctrl",
+        /// XMail `logs/psync-YYYYMMDDHHMM` (`-Yl`): one line per external POP3 account synced.
+        Psync => "psync",
+        /// XMail `logs/filters-YYYYMMDDHHMM` (`-Qg`): one line per filter run.
+        Filters => "filters",
+        /// XMail `logs/lmail-YYYYMMDDHHMM` (`-Ll`): one line per file dropped in `spool/local`.
+        Lmail => "lmail",
+        /// XMail `logs/finger-YYYYMMDDHHMM` (`-Fl`): one line per FINGER query.
+        Finger => "finger",
     }
 }
 
 impl LogKind {
-    /// Tells the kind from a file name: `smtp-`, `smail-` or `pop3-` followed by digits only (XMail
+    /// Tells the kind from a file name: `smtp-`, `smail-`, `pop3-`, `ctrl-`, `psync-`,
+    /// `filters-`, `lmail-` or `finger-` followed by digits only (XMail
     /// writes `YYYYMMDDHHMM`), or `error-YYYYMMDD.txt`. Anything else, including compressed
     /// copies such as `smtp-202611270000.gz`, is not a log this exporter reads.
     pub fn from_file_name(name: &str) -> Option<LogKind> {
@@ -68,8 +79,17 @@ impl LogKind {
         if let Some(rest) = name.strip_prefix("smail-") {
             return digits(rest, 8).then_some(LogKind::Smail);
         }
-        if let Some(rest) = name.strip_prefix("pop3-") {
-            return digits(rest, 8).then_some(LogKind::Pop3);
+        for (prefix, kind) in [
+            ("pop3-", LogKind::Pop3),
+            ("ctrl-", LogKind::Ctrl),
+            ("psync-", LogKind::Psync),
+            ("filters-", LogKind::Filters),
+            ("lmail-", LogKind::Lmail),
+            ("finger-", LogKind::Finger),
+        ] {
+            if let Some(rest) = name.strip_prefix(prefix) {
+                return digits(rest, 8).then_some(kind);
+            }
         }
         if let Some(rest) = name.strip_prefix("error-") {
             let date = rest.strip_suffix(".txt")?;

@@ -10,20 +10,29 @@ use crate::parse::{LogKind, ParseCtx};
 
 /// A set of log kinds (a directory may hold several).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KindSet(u8);
+pub struct KindSet(u16);
 
 impl KindSet {
-    /// The XMail kinds: `smtp-*`, `smail-*` and `pop3-*`.
-    pub const XMAIL: KindSet =
-        KindSet(1 << LogKind::Smtp as u8 | 1 << LogKind::Smail as u8 | 1 << LogKind::Pop3 as u8);
+    /// Every XMail kind: `smtp-*`, `smail-*`, `pop3-*`, `ctrl-*`, `psync-*`, `filters-*`,
+    /// `lmail-*` and `finger-*`.
+    pub const XMAIL: KindSet = KindSet(
+        1 << LogKind::Smtp as u16
+            | 1 << LogKind::Smail as u16
+            | 1 << LogKind::Pop3 as u16
+            | 1 << LogKind::Ctrl as u16
+            | 1 << LogKind::Psync as u16
+            | 1 << LogKind::Filters as u16
+            | 1 << LogKind::Lmail as u16
+            | 1 << LogKind::Finger as u16,
+    );
     /// The logs that follow messages: `smtp-*` and `smail-*`.
-    pub const MESSAGES: KindSet = KindSet(1 << LogKind::Smtp as u8 | 1 << LogKind::Smail as u8);
+    pub const MESSAGES: KindSet = KindSet(1 << LogKind::Smtp as u16 | 1 << LogKind::Smail as u16);
     /// The webmail kind: `error-*.txt`.
-    pub const WEBMAIL: KindSet = KindSet(1 << LogKind::Webmail as u8);
+    pub const WEBMAIL: KindSet = KindSet(1 << LogKind::Webmail as u16);
 
     /// Does the set hold `kind`?
     pub fn contains(self, kind: LogKind) -> bool {
-        self.0 & (1 << kind as u8) != 0
+        self.0 & (1 << kind as u16) != 0
     }
 
     /// Both sets together.

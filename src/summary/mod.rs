@@ -635,6 +635,15 @@ impl Sink for Summary {
                 Some(parsed) => parsed.map(|ev| self.webmail(&ev)),
             },
             LogKind::Pop3 => self.pop3(line),
+            // Not summarised yet: CTRL, PSYNC, filters, LMAIL and FINGER are counted by the
+            // metrics (`report --format prometheus`).
+            LogKind::Ctrl
+            | LogKind::Psync
+            | LogKind::Filters
+            | LogKind::Lmail
+            | LogKind::Finger => {
+                return;
+            }
         };
         match result {
             Ok(true) => self.parsed[kind.index()] += 1,

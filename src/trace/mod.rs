@@ -339,7 +339,8 @@ impl FindIds<'_> {
                     }
                 }
             }
-            LogKind::Webmail | LogKind::Pop3 => {}
+            // The other logs carry no message lines.
+            _ => {}
         }
     }
 }
@@ -437,7 +438,8 @@ impl Collect<'_> {
                     .lines
                     .push(entry);
             }
-            LogKind::Webmail | LogKind::Pop3 => {}
+            // The other logs carry no message lines.
+            _ => {}
         }
     }
 }

@@ -76,7 +76,7 @@ impl<'a> Prefilter<'a> {
         match kind {
             LogKind::Smtp => self.smtp.is_some(),
             LogKind::Smail => self.smail.is_some(),
-            LogKind::Webmail | LogKind::Pop3 => false,
+            _ => false,
         }
     }
 
@@ -91,7 +91,7 @@ impl<'a> Prefilter<'a> {
                 }
                 wanted
             }
-            LogKind::Webmail | LogKind::Pop3 => false,
+            _ => false,
         }
     }
 }

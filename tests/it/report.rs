@@ -232,7 +232,7 @@ fn unreadable_paths_fail_the_report_but_not_the_others() {
 }
 
 #[test]
-fn other_xmail_logs_are_skipped() {
+fn every_xmail_log_is_read_and_other_files_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let ctrl = dir.path().join("ctrl-202611270000");
     std::fs::write(
@@ -240,11 +240,17 @@ fn other_xmail_logs_are_skipped() {
         "\"192.0.2.1\"\t\"admin\"\t\"\"\t\"2026-11-27 00:00:00\"\t\"AUTH\"\n",
     )
     .unwrap();
-    let (ok, out, err) = report(&[ctrl.to_str().unwrap()]);
+    let other = dir.path().join("sendmail-202611270000");
+    std::fs::write(&other, "whatever\n").unwrap();
+    let (ok, out, err) = report(&[ctrl.to_str().unwrap(), other.to_str().unwrap()]);
     assert!(ok, "{err}");
-    assert!(err.contains("skipped"), "{err}");
+    assert!(
+        err.contains("skipped") && err.contains("sendmail-"),
+        "{err}"
+    );
     let s = Scrape::parse(&out);
-    assert_eq!(s.sum("xmail_exporter_log_lines_total"), 0.0);
+    assert_eq!(s.sum("xmail_exporter_log_lines_total"), 1.0);
+    assert_eq!(s.value("xmail_ctrl_logins_total", &[("result", "ok")]), 1.0);
 }
 
 #[test]

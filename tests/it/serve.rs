@@ -839,3 +839,52 @@ fn a_delivery_read_before_its_recv_line_still_gets_its_delay() {
         1.0
     );
 }
+
+/// The other XMail logs are followed like the SMTP log, counted into their families, and a
+/// malformed CTRL or POP3 line (which can hold a password) never shows in the debug log.
+#[test]
+fn the_other_xmail_logs_are_followed_and_their_secrets_stay_out_of_the_log() {
+    let logs = TempLogs::new();
+    let ex = start(&logs, &[]);
+    wait_ready(&ex);
+    logs.append(
+        "ctrl-202611270000",
+        b"\"192.0.2.1\"\t\"admin\"\t\"hunter2\"\t\"2026-11-27 09:00:00\"\t\"FAIL\"\n",
+    );
+    logs.append(
+        "filters-202611270000",
+        b"\"a@example.net\"\t\"kim@example.co.kr\"\t\"192.0.2.10\"\t\"192.0.2.1\"\t\"2026-11-27 09:00:01\"\t\"post-data\"\t\"\"\t\"0\"\t\"3\"\t\"/usr/bin/scan;@@FILE;\"\n",
+    );
+    // Malformed: a CTRL line cut short, still holding the password.
+    logs.append(
+        "ctrl-202611270000",
+        b"\"192.0.2.1\"\t\"admin\"\t\"s3cret-pass\n",
+    );
+    logs.append("pop3-202611270000", b"\"a\"\t\"b\"\t\"pop-s3cret\n");
+    let s = ex.wait_for("the lines", |s| {
+        lines(s, "ctrl", "malformed") == 1.0 && lines(s, "pop3", "malformed") == 1.0
+    });
+    assert_eq!(lines(&s, "ctrl", "parsed"), 1.0);
+    assert_eq!(lines(&s, "filters", "parsed"), 1.0);
+    assert_eq!(
+        s.value("xmail_ctrl_logins_total", &[("result", "failed")]),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "xmail_filter_runs_total",
+            &[("stage", "post-data"), ("result", "rejected")]
+        ),
+        1.0
+    );
+    assert_eq!(s.value("xmail_exporter_log_files", &[("log", "ctrl")]), 1.0);
+    assert_eq!(
+        s.value("xmail_exporter_log_files", &[("log", "finger")]),
+        0.0
+    );
+    let log = ex.log();
+    assert!(log.contains("malformed line skipped"), "{log}");
+    for secret in ["hunter2", "s3cret-pass", "pop-s3cret", "/usr/bin/scan"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
