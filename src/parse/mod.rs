@@ -221,7 +221,17 @@ mod tests {
             LogKind::from_file_name("pop3-202611270000"),
             Some(LogKind::Pop3)
         );
-        assert_eq!(LogKind::from_file_name("ctrl-202611270000"), None);
+        for (name, kind) in [
+            ("ctrl-202611270000", LogKind::Ctrl),
+            ("psync-202611270000", LogKind::Psync),
+            ("filters-202611270000", LogKind::Filters),
+            ("lmail-202611270000", LogKind::Lmail),
+            ("finger-202611270000", LogKind::Finger),
+        ] {
+            assert_eq!(LogKind::from_file_name(name), Some(kind), "{name}");
+        }
+        assert_eq!(LogKind::from_file_name("ctrl-202611270000.gz"), None);
+        assert_eq!(LogKind::from_file_name("sendmail-202611270000"), None);
         assert_eq!(LogKind::from_file_name("smmail-202611270000"), None);
         assert_eq!(LogKind::from_file_name("error-2026112.txt"), None);
         assert_eq!(LogKind::from_file_name("error-20261127.log"), None);

@@ -397,7 +397,7 @@ fn over_long_lines_are_reported_not_buffered() {
 #[test]
 fn other_files_in_the_directory_are_ignored() {
     let mut fx = Fixture::new(StartAt::Beginning, |d| {
-        fs::write(d.join("ctrl-202611270000"), "p\n").unwrap();
+        fs::write(d.join("sendmail-202611270000"), "p\n").unwrap();
         fs::write(d.join("smtp-202611270000.gz"), "z\n").unwrap();
         fs::write(
             d.join("error-20261127.txt"),
