@@ -11,7 +11,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use xmail_exporter::parse::ctrl::{CtrlKind, parse_ctrl};
+use xmail_exporter::parse::filters::{FilterStage, parse_filter};
+use xmail_exporter::parse::finger::parse_finger;
+use xmail_exporter::parse::lmail::parse_lmail;
 use xmail_exporter::parse::pop3::{LoginResult, parse_pop3};
+use xmail_exporter::parse::psync::{SyncResult, parse_psync};
 use xmail_exporter::parse::smail::{DeliveryType, parse_smail};
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::status::{
@@ -794,4 +799,144 @@ fn fuzz_corpus_replays() {
         counts.join(" "),
         started.elapsed()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The other XMail logs: CTRL, PSYNC, filters, LMAIL, FINGER. Their client or admin text (a
+// CTRL user and password, a PSYNC remote user, a filter's command line, an LMAIL file name, a
+// FINGER query) may hold `"`, TAB and whole separators; the fields around it come back.
+
+/// Client text with no whole separator in it, nor one it could form with the quotes around
+/// it: what XMail itself can write in a field split from the left.
+fn plain_client_text() -> impl Strategy<Value = Vec<u8>> {
+    client_text().prop_filter("no separator", |t| {
+        !t.windows(3).any(|w| w == b"\"\t\"") && !t.starts_with(b"\t\"") && !t.ends_with(b"\"\t")
+    })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// CTRL: the peer, the time and the kind always come back, whatever the password holds;
+    /// the user too when it holds no separator.
+    #[test]
+    fn ctrl_round_trip(
+        ip in ip(),
+        user in plain_client_text(),
+        password in client_text(),
+        t in local_time(),
+        kind in select(vec![CtrlKind::Request, CtrlKind::Auth, CtrlKind::Fail]),
+        crlf in any::<bool>(),
+    ) {
+        let word: &[u8] = match kind {
+            CtrlKind::Request => b"REQ",
+            CtrlKind::Auth => b"AUTH",
+            CtrlKind::Fail => b"FAIL",
+        };
+        let time = render_time(t);
+        let line = render(&[ip.as_bytes(), &user, &password, time.as_bytes(), word], crlf);
+        let ev = parse_ctrl(&line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&line)));
+        prop_assert_eq!(ev.peer_ip, ip.as_bytes());
+        prop_assert_eq!(ev.user, &user[..]);
+        prop_assert_eq!(ev.time, t);
+        prop_assert_eq!(ev.kind, kind);
+    }
+
+    /// PSYNC: every field back, the remote user (the one in the middle) any text.
+    #[test]
+    fn psync_round_trip(
+        (domain, user, remote_domain) in (host_or_empty(), host_or_empty(), host_or_empty()),
+        remote_user in client_text(),
+        t in local_time(),
+        result in select(SyncResult::ALL.to_vec()),
+        counts in (0u64..1_000_000, 0u64..u64::MAX / 2, 0u64..1_000_000, 0u64..u64::MAX / 2),
+        crlf in any::<bool>(),
+    ) {
+        let status: &[u8] = match result {
+            SyncResult::Ok => b"SYNC=OK",
+            SyncResult::Failed => b"SYNC=EFAIL",
+            SyncResult::NoUser => b"SYNC=ENOUSER",
+        };
+        let time = render_time(t);
+        let n = [counts.0.to_string(), counts.1.to_string(), counts.2.to_string(), counts.3.to_string()];
+        let line = render(&[
+            time.as_bytes(), domain.as_bytes(), user.as_bytes(), remote_domain.as_bytes(),
+            &remote_user, b"POP3", status, n[0].as_bytes(), n[1].as_bytes(), n[2].as_bytes(),
+            n[3].as_bytes(),
+        ], crlf);
+        let ev = parse_psync(&line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&line)));
+        prop_assert_eq!(ev.time, t);
+        prop_assert_eq!(ev.local_domain, domain.as_bytes());
+        prop_assert_eq!(ev.local_user, user.as_bytes());
+        prop_assert_eq!(ev.remote_domain, remote_domain.as_bytes());
+        prop_assert_eq!(ev.remote_user, &remote_user[..]);
+        prop_assert_eq!(ev.result, result);
+        prop_assert_eq!(
+            (ev.msgs_synced, ev.bytes_synced, ev.msgs_err, ev.bytes_err),
+            counts
+        );
+    }
+
+    /// Filters: every field back, the command line (the last, any text) included.
+    #[test]
+    fn filters_round_trip(
+        (sender, recipient) in (address_or_empty(), address_or_empty()),
+        (local_ip, remote_ip) in (ip(), ip()),
+        t in local_time(),
+        stage in select(FilterStage::ALL.to_vec()),
+        (exec, exit) in (-20i32..5, -5i32..40),
+        command in client_text(),
+        crlf in any::<bool>(),
+    ) {
+        let time = render_time(t);
+        let (e, x) = (exec.to_string(), exit.to_string());
+        let line = render(&[
+            sender.as_bytes(), recipient.as_bytes(), local_ip.as_bytes(), remote_ip.as_bytes(),
+            time.as_bytes(), stage.as_str().as_bytes(), b"", e.as_bytes(), x.as_bytes(), &command,
+        ], crlf);
+        let ev = parse_filter(&line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&line)));
+        prop_assert_eq!(ev.sender, sender.as_bytes());
+        prop_assert_eq!(ev.recipient, recipient.as_bytes());
+        prop_assert_eq!(ev.time, t);
+        prop_assert_eq!(ev.stage, stage);
+        prop_assert_eq!((ev.exec_result, ev.exit_code), (exec, exit));
+        prop_assert_eq!(ev.command, &command[..]);
+    }
+
+    /// LMAIL: the domain, the ID and the time back, the file name (in the middle) any text.
+    #[test]
+    fn lmail_round_trip(
+        domain in host_or_empty(),
+        file in client_text(),
+        id in "L[0-9A-F]{1,8}",
+        t in local_time(),
+        crlf in any::<bool>(),
+    ) {
+        let time = render_time(t);
+        let line = render(&[domain.as_bytes(), &file, id.as_bytes(), time.as_bytes()], crlf);
+        let ev = parse_lmail(&line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&line)));
+        prop_assert_eq!(ev.smtp_domain, domain.as_bytes());
+        prop_assert_eq!(ev.file_name, &file[..]);
+        prop_assert_eq!(ev.message_id, id.as_bytes());
+        prop_assert_eq!(ev.time, t);
+    }
+
+    /// FINGER: the host, domain, peer and time back, the query (the last) any text.
+    #[test]
+    fn finger_round_trip(
+        (host, domain) in (host_or_empty(), host_or_empty()),
+        peer in ip(),
+        t in local_time(),
+        query in client_text(),
+        crlf in any::<bool>(),
+    ) {
+        let time = render_time(t);
+        let line = render(&[host.as_bytes(), domain.as_bytes(), peer.as_bytes(), time.as_bytes(), &query], crlf);
+        let ev = parse_finger(&line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&line)));
+        prop_assert_eq!(ev.local_host, host.as_bytes());
+        prop_assert_eq!(ev.local_domain, domain.as_bytes());
+        prop_assert_eq!(ev.peer_ip, peer.as_bytes());
+        prop_assert_eq!(ev.time, t);
+        prop_assert_eq!(ev.query, &query[..]);
+    }
 }
