@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use crate::parse::filters::{FilterOutcome, FilterStage};
 use crate::parse::smail::{DeliveryType, SmailEvent};
 use crate::parse::smtp::{SmtpEvent, Source};
 use crate::parse::status::{Status, StatusCode};
@@ -243,6 +244,46 @@ pub fn missing_delivery(
         (None, Lang::Ko) => format!(
             "{recipient}: 전달 기록이 아직 없습니다: 재전송 대기(spool/*/*/rsnd), 동결(spool/*/*/froz), 또는 다음 로그 파일에 기록됨"
         ),
+    }
+}
+
+/// A filter run joined to a message: what the filter did, and how it was matched (the
+/// filters log carries no message ID).
+pub fn filter_run(
+    stage: FilterStage,
+    outcome: FilterOutcome,
+    exec_result: i32,
+    exit_code: i32,
+    lang: Lang,
+) -> String {
+    let stage = stage.as_str();
+    match lang {
+        Lang::En => {
+            let did = match outcome {
+                FilterOutcome::Passed => format!("let the message through (exit code {exit_code})"),
+                FilterOutcome::Modified => format!("modified the message (exit code {exit_code})"),
+                FilterOutcome::Rejected => format!("rejected the message (exit code {exit_code})"),
+                FilterOutcome::Error => format!("could not run (XMail error {exec_result})"),
+                FilterOutcome::Skipped => "was not run (excluded or whitelisted)".to_string(),
+            };
+            format!(
+                "the {stage} filter {did}; matched by sender, recipient and time (the filters log has no message ID)"
+            )
+        }
+        Lang::Ko => {
+            let did = match outcome {
+                FilterOutcome::Passed => format!("메일을 통과시켰습니다 (종료 코드 {exit_code})"),
+                FilterOutcome::Modified => format!("메일을 수정했습니다 (종료 코드 {exit_code})"),
+                FilterOutcome::Rejected => format!("메일을 거부했습니다 (종료 코드 {exit_code})"),
+                FilterOutcome::Error => format!("실행되지 못했습니다 (XMail 오류 {exec_result})"),
+                FilterOutcome::Skipped => {
+                    "실행되지 않았습니다 (제외 또는 화이트리스트)".to_string()
+                }
+            };
+            format!(
+                "{stage} 필터가 {did}; 필터 로그에는 메시지 ID가 없어 발신자·수신자·시각으로 연결했습니다"
+            )
+        }
     }
 }
 

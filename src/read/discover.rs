@@ -27,6 +27,8 @@ impl KindSet {
     );
     /// The logs that follow messages: `smtp-*` and `smail-*`.
     pub const MESSAGES: KindSet = KindSet(1 << LogKind::Smtp as u16 | 1 << LogKind::Smail as u16);
+    /// The filters log: `filters-*`.
+    pub const FILTERS: KindSet = KindSet(1 << LogKind::Filters as u16);
     /// The webmail kind: `error-*.txt`.
     pub const WEBMAIL: KindSet = KindSet(1 << LogKind::Webmail as u16);
 

@@ -42,6 +42,7 @@ use serde::Serialize;
 
 use crate::explain::{self, Lang, lossy};
 use crate::meaning::{SAME_ID_WINDOW_SECS, handles_recipient};
+use crate::parse::filters::{FilterOutcome, FilterStage, parse_filter};
 use crate::parse::smail::DeliveryType;
 use crate::parse::smtp::parse_smtp;
 use crate::parse::status::{Status, StatusCode};
@@ -57,7 +58,7 @@ pub use query::Query;
 /// The `smtp-*` and `smail-*` files of `dir` that can hold lines of `range`, in the order
 /// to read them: by the time in their names, a period's SMTP file before its SMAIL file.
 pub fn log_files(dir: &Path, range: &TimeRange) -> io::Result<Vec<LogFile>> {
-    let mut files: Vec<LogFile> = discover::scan(dir, KindSet::MESSAGES)?
+    let mut files: Vec<LogFile> = discover::scan(dir, KindSet::MESSAGES.union(KindSet::FILTERS))?
         .into_iter()
         .filter(|f| {
             ParseCtx::for_file(f.kind, &f.name)
@@ -211,6 +212,8 @@ pub fn trace_bounded(
         messages: BTreeMap::new(),
         bounces: Vec::new(),
         seq: 0,
+        senders: BTreeSet::new(),
+        filter_runs: Vec::new(),
     };
     if !budget.cut {
         let filter = Prefilter::collect(query, &ids);
@@ -219,6 +222,7 @@ pub fn trace_bounded(
         })?;
     }
     let bounces = collect.bounces;
+    let filter_runs = collect.filter_runs;
     let mut messages: Vec<Message> = collect
         .messages
         .into_values()
@@ -232,6 +236,7 @@ pub fn trace_bounded(
         })
         .collect();
     for m in &mut messages {
+        join_filter_runs(m, &filter_runs, lang);
         m.lines.sort_by_key(|e| e.order);
     }
     messages.sort_by(|a, b| a.lines[0].order.cmp(&b.lines[0].order));
@@ -355,6 +360,84 @@ struct Collect<'a> {
     messages: BTreeMap<String, Vec<Message>>,
     bounces: Vec<Bounce>,
     seq: usize,
+    /// The senders of the messages collected so far, lower-cased: a filter run of another
+    /// sender cannot belong to them.
+    senders: BTreeSet<String>,
+    /// Filter runs that may belong to the messages (joined after the pass, see
+    /// [`join_filter_runs`]); at most [`MAX_FILTER_RUNS`].
+    filter_runs: Vec<FilterRun>,
+}
+
+/// At most this many filter runs are kept for joining.
+const MAX_FILTER_RUNS: usize = 10_000;
+
+/// A filter run that may belong to a traced message: the filters log has no message ID.
+struct FilterRun {
+    time: LocalTime,
+    file: String,
+    sender: String,
+    recipient: String,
+    stage: FilterStage,
+    outcome: FilterOutcome,
+    exec_result: i32,
+    exit_code: i32,
+    seq: usize,
+}
+
+/// A filter run belongs to a message when it names the message's sender and one of its
+/// recipients (or `*`, XMail's word for several), within this distance of the message's
+/// lines.
+const FILTER_WINDOW: SignedDuration = SignedDuration::from_secs(300);
+
+/// Adds to `m` the filter runs that match it by sender, recipient and time (see
+/// [`FILTER_WINDOW`]), each with its sentence, which says how it was matched.
+fn join_filter_runs(m: &mut Message, runs: &[FilterRun], lang: Lang) {
+    if runs.is_empty() || !m.message_id.starts_with('S') {
+        return;
+    }
+    let smtp = || m.lines.iter().filter(|e| e.log == "smtp");
+    let Some(sender) = smtp()
+        .find(|e| !e.sender.is_empty())
+        .map(|e| e.sender.to_ascii_lowercase())
+    else {
+        return;
+    };
+    let recipients: BTreeSet<String> = smtp()
+        .filter(|e| !e.recipient.is_empty())
+        .map(|e| e.recipient.to_ascii_lowercase())
+        .collect();
+    let (Some(first), Some(last)) = (
+        m.lines.iter().map(|e| e.order.0).min(),
+        m.lines.iter().map(|e| e.order.0).max(),
+    ) else {
+        return;
+    };
+    let near = |t: LocalTime| {
+        (t >= first && t <= last)
+            || distance(t, first) <= FILTER_WINDOW
+            || distance(t, last) <= FILTER_WINDOW
+    };
+    let mut added = Vec::new();
+    for r in runs {
+        if r.sender == sender
+            && (r.recipient == "*" || recipients.contains(&r.recipient))
+            && near(r.time)
+        {
+            added.push(Entry {
+                time: r.time.to_string(),
+                log: "filters",
+                file: r.file.clone(),
+                event: r.stage.as_str().to_string(),
+                sender: r.sender.clone(),
+                recipient: r.recipient.clone(),
+                detail: format!("exit {}", r.exit_code),
+                size: None,
+                text: explain::filter_run(r.stage, r.outcome, r.exec_result, r.exit_code, lang),
+                order: (r.time, 2, r.seq),
+            });
+        }
+    }
+    m.lines.extend(added);
 }
 
 fn file_name(path: &Path) -> String {
@@ -398,6 +481,12 @@ impl Collect<'_> {
                     text: explain::smtp(&ev, self.lang),
                     order: (ev.time, 0, seq),
                 };
+                if !ev.message_id.is_empty() && !ev.sender.is_empty() {
+                    let sender = lower(ev.sender);
+                    if !self.senders.contains(&sender) {
+                        self.senders.insert(sender);
+                    }
+                }
                 message_for(&mut self.messages, lossy(ev.message_id), ev.time)
                     .lines
                     .push(entry);
@@ -437,6 +526,27 @@ impl Collect<'_> {
                 message_for(&mut self.messages, id, ev.time)
                     .lines
                     .push(entry);
+            }
+            LogKind::Filters => {
+                let Ok(ev) = parse_filter(line) else { return };
+                if !self.range.contains(ev.time) || self.filter_runs.len() >= MAX_FILTER_RUNS {
+                    return;
+                }
+                let sender = lower(ev.sender);
+                if !self.senders.contains(&sender) {
+                    return;
+                }
+                self.filter_runs.push(FilterRun {
+                    time: ev.time,
+                    file: file_name(path),
+                    sender,
+                    recipient: lower(ev.recipient),
+                    stage: ev.stage,
+                    outcome: ev.outcome(),
+                    exec_result: ev.exec_result,
+                    exit_code: ev.exit_code,
+                    seq,
+                });
             }
             // The other logs carry no message lines.
             _ => {}
@@ -538,10 +648,18 @@ pub fn write_text(out: &mut impl io::Write, messages: &[Message], lang: Lang) ->
             &m.message_id
         };
         writeln!(out, "{title}")?;
+        // `smtp` and `smail` fit in 5 columns; a message with filter runs widens the column.
+        let width = m
+            .lines
+            .iter()
+            .map(|e| e.log.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
         for e in &m.lines {
             writeln!(
                 out,
-                "  {}  {:<5}  {:<17}  {}",
+                "  {}  {:<width$}  {:<17}  {}",
                 e.time, e.log, e.event, e.text
             )?;
         }

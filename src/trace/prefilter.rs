@@ -22,6 +22,9 @@ pub(super) struct Prefilter<'a> {
     smtp: Option<SmtpWant<'a>>,
     /// `None`: no SMAIL line matters, the files are not read.
     smail: Option<SmailWant<'a>>,
+    /// Whether filters lines matter (the second pass joins them to messages by address and
+    /// time; they carry no message ID).
+    filters: bool,
 }
 
 impl<'a> Prefilter<'a> {
@@ -38,6 +41,7 @@ impl<'a> Prefilter<'a> {
                     address: Some(AddressFinder::new(a.as_bytes())),
                     ..SmailWant::default()
                 }),
+                filters: false,
             },
             Query::Spool(s) => Prefilter {
                 smtp: None,
@@ -45,11 +49,13 @@ impl<'a> Prefilter<'a> {
                     spool: Some(s.as_bytes()),
                     ..SmailWant::default()
                 }),
+                filters: false,
             },
             // An ID query has no first pass.
             Query::Id(_) => Prefilter {
                 smtp: None,
                 smail: None,
+                filters: false,
             },
         }
     }
@@ -68,6 +74,7 @@ impl<'a> Prefilter<'a> {
                 bounces: true,
                 ..SmailWant::default()
             }),
+            filters: true,
         }
     }
 
@@ -76,6 +83,7 @@ impl<'a> Prefilter<'a> {
         match kind {
             LogKind::Smtp => self.smtp.is_some(),
             LogKind::Smail => self.smail.is_some(),
+            LogKind::Filters => self.filters,
             _ => false,
         }
     }
@@ -91,6 +99,7 @@ impl<'a> Prefilter<'a> {
                 }
                 wanted
             }
+            LogKind::Filters => self.filters,
             _ => false,
         }
     }

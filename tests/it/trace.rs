@@ -115,7 +115,14 @@ fn every_message_in_the_samples() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| m["lines"].as_array().unwrap().len())
+            .map(|m| {
+                m["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["log"] != "filters")
+                    .count()
+            })
             .sum();
         assert_eq!(got, lines, "{id}");
         for m in v.as_array().unwrap() {
@@ -214,15 +221,27 @@ fn size(f: &LogFile) -> u64 {
     std::fs::metadata(&f.path).unwrap().len()
 }
 
-/// Without limits, `trace_bounded` is `trace`, and says how much it read: every SMTP and
-/// SMAIL file once for an ID, twice for an address (first the IDs, then their lines).
+/// The bytes of the sample files a first pass reads: the SMTP and SMAIL files (the filters
+/// file is read by the second pass only, which joins its runs to the messages).
+fn first_pass_bytes() -> u64 {
+    sample_files()
+        .iter()
+        .filter(|f| !f.name.starts_with("filters-"))
+        .map(size)
+        .sum()
+}
+
+/// Without limits, `trace_bounded` is `trace`, and says how much it read: every file once
+/// for an ID, and for an address the SMTP and SMAIL files first (the IDs), then every file.
 #[test]
 fn no_limits_is_trace() {
     let total: u64 = sample_files().iter().map(size).sum();
-    for (query, passes) in [("S293D9", 1), ("kim@example.co.kr", 2)] {
+    let first = first_pass_bytes();
+    assert!(first < total, "the samples hold a filters file");
+    for (query, read) in [("S293D9", total), ("kim@example.co.kr", first + total)] {
         let t = bounded(query, Limits::NONE);
         assert!(!t.truncated, "{query}");
-        assert_eq!(t.bytes_read, passes * total, "{query}");
+        assert_eq!(t.bytes_read, read, "{query}");
         assert_eq!(json(&t.messages), json(&unbounded(query)), "{query}");
     }
     // A spool file name's first pass reads the SMAIL files only.
@@ -301,16 +320,74 @@ fn a_byte_budget_stops_the_reading() {
     assert!(t.truncated);
     assert_eq!((t.bytes_read, t.messages.len()), (0, 0));
     // An address: a budget that runs out in the first pass leaves nothing for the second.
-    for max_bytes in [total / 2, total, total + old] {
+    let first = first_pass_bytes();
+    for max_bytes in [first / 2, first, first + old] {
         let t = bounded("kim@example.co.kr", budget(max_bytes));
         assert!(t.truncated, "{max_bytes}");
         assert_eq!(t.bytes_read, max_bytes);
-        if max_bytes <= total {
+        if max_bytes <= first {
             assert!(t.messages.is_empty(), "{max_bytes}");
         }
     }
-    let t = bounded("kim@example.co.kr", budget(2 * total));
+    let t = bounded("kim@example.co.kr", budget(first + total));
     assert!(!t.truncated);
-    assert_eq!(t.bytes_read, 2 * total);
+    assert_eq!(t.bytes_read, first + total);
     assert_eq!(json(&t.messages), json(&unbounded("kim@example.co.kr")));
+}
+
+/// Filter runs carry no message ID: they are joined to a message by its sender, one of its
+/// recipients and the time, and the sentence says so.
+#[test]
+fn filter_runs_are_joined_by_sender_recipient_and_time() {
+    let (ok, out, err) = trace(&["S293DE", "--format", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // S293DE was used in 2006 too: the 2026 message is the second.
+    let m = &v[1];
+    assert!(
+        m["lines"][0]["time"].as_str().unwrap().starts_with("2026"),
+        "{out}"
+    );
+    assert!(!v[0].to_string().contains("\"filters\""), "{out}");
+    let filters: Vec<&serde_json::Value> = m["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["log"] == "filters")
+        .collect();
+    let stages: Vec<&str> = filters
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["post-rcpt", "post-data", "in"], "{out}");
+    for l in &filters {
+        assert_eq!(l["sender"], "bob@partner.example.com");
+        assert_eq!(l["recipient"], "kim@example.co.kr");
+        assert_eq!(l["detail"], "exit 0");
+        let text = l["text"].as_str().unwrap();
+        assert!(text.contains("let the message through"), "{text}");
+        assert!(
+            text.contains("matched by sender, recipient and time"),
+            "{text}"
+        );
+    }
+    // In time order among the SMTP and SMAIL lines: the post-data run before the deliveries.
+    let times: Vec<&str> = m["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["time"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    let (ok, out, _) = trace(&["S293DE", "--lang", "ko"]);
+    assert!(ok);
+    assert!(
+        out.contains("post-data 필터가 메일을 통과시켰습니다"),
+        "{out}"
+    );
+    // A message of another sender gets none.
+    let (_, out, _) = trace(&["S293D9", "--format", "json"]);
+    assert!(!out.contains("\"filters\""), "{out}");
 }
