@@ -1074,6 +1074,66 @@ mod tests {
     }
 
     #[test]
+    fn the_other_logs_count_in_their_range() {
+        let mut s = ranged("2026-11-27 10:00", "2026-11-27 10:59");
+        feed(
+            &mut s,
+            LogKind::Ctrl,
+            "ctrl-202611270000",
+            &[
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 09:59:59\"\t\"FAIL\"",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 10:00:00\"\t\"REQ\"",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 10:00:00\"\t\"AUTH\"",
+                "garbage after a line of the range",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 11:00:00\"\t\"FAIL\"",
+                "garbage after a line outside the range",
+            ],
+        );
+        feed(
+            &mut s,
+            LogKind::Filters,
+            "filters-202611270000",
+            &[
+                "\"a@x\"\t\"b@y\"\t\"192.0.2.1\"\t\"192.0.2.2\"\t\"2026-11-27 10:30:00\"\t\"in\"\t\"\"\t\"0\"\t\"7\"\t\"f.sh;\"",
+                "\"a@x\"\t\"b@y\"\t\"192.0.2.1\"\t\"192.0.2.2\"\t\"2026-11-27 11:30:00\"\t\"in\"\t\"\"\t\"0\"\t\"0\"\t\"f.sh;\"",
+            ],
+        );
+        feed(
+            &mut s,
+            LogKind::Lmail,
+            "lmail-202611270000",
+            &[
+                "\"x\"\t\"1.2.mail\"\t\"L1\"\t\"2026-11-27 10:59:59\"",
+                "\"x\"\t\"1.3.mail\"\t\"L2\"\t\"2026-11-27 11:00:00\"",
+            ],
+        );
+        let r = s.report(10, Lang::En);
+        assert_eq!((r.ctrl_logins.ok, r.ctrl_logins.failed), (1, 0));
+        assert_eq!(r.lines.ctrl.parsed, 2);
+        assert_eq!(r.lines.ctrl.malformed, 1);
+        assert_eq!(r.filter_runs.inbound.modified, 1);
+        assert_eq!(r.filter_runs.inbound.total(), 1);
+        assert_eq!(r.lines.filters.parsed, 1);
+        assert_eq!(r.lmail_messages, 1);
+        assert_eq!(r.lines.psync.parsed + r.lines.finger.parsed, 0);
+        assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:00:00"));
+        assert_eq!(r.period.last.as_deref(), Some("2026-11-27 10:59:59"));
+        // Only the logs with lines get a text section.
+        let text = render_text(&r, Lang::En);
+        assert!(
+            text.contains("\nCTRL logins (remote administration)\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nLMAIL (local mail drop)\n"), "{text}");
+        assert!(!text.contains("POP3 sync"), "{text}");
+        assert!(!text.contains("FINGER"), "{text}");
+        assert!(
+            text.contains(", ctrl 2, filters 1, lmail 1; malformed 1\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn empty_text_says_so() {
         let s = summary(&[]);
         let text = render_text(&s.report(10, Lang::En), Lang::En);
