@@ -77,6 +77,19 @@ pub(crate) struct Words {
     pub(crate) recipient: &'static str,
     pub(crate) webmail_by_category: &'static str,
     pub(crate) category: &'static str,
+    pub(crate) ctrl_logins: &'static str,
+    pub(crate) result: &'static str,
+    pub(crate) pop3_sync: &'static str,
+    pub(crate) no_user: &'static str,
+    pub(crate) synced: &'static str,
+    pub(crate) sync_error: &'static str,
+    pub(crate) filter_runs: &'static str,
+    pub(crate) stage: &'static str,
+    pub(crate) outcomes: [&'static str; 5],
+    pub(crate) lmail: &'static str,
+    pub(crate) lmail_messages: &'static str,
+    pub(crate) finger: &'static str,
+    pub(crate) finger_queries: &'static str,
 }
 
 pub(crate) const EN: Words = Words {
@@ -152,6 +165,19 @@ pub(crate) const EN: Words = Words {
     recipient: "recipient",
     webmail_by_category: "Webmail errors by category",
     category: "category",
+    ctrl_logins: "CTRL logins (remote administration)",
+    result: "result",
+    pop3_sync: "POP3 sync (external mailboxes fetched)",
+    no_user: "no local account",
+    synced: "synced",
+    sync_error: "error",
+    filter_runs: "Filter runs by stage",
+    stage: "stage",
+    outcomes: ["passed", "modified", "rejected", "error", "skipped"],
+    lmail: "LMAIL (local mail drop)",
+    lmail_messages: "messages queued",
+    finger: "FINGER queries",
+    finger_queries: "queries",
 };
 
 pub(crate) const KO: Words = Words {
@@ -227,6 +253,19 @@ pub(crate) const KO: Words = Words {
     recipient: "수신자",
     webmail_by_category: "웹메일 오류 분류별",
     category: "분류",
+    ctrl_logins: "관리자(CTRL) 로그인",
+    result: "결과",
+    pop3_sync: "POP3 동기화 (외부 메일함 가져오기)",
+    no_user: "로컬 계정 없음",
+    synced: "가져옴",
+    sync_error: "오류",
+    filter_runs: "필터 실행 (단계별)",
+    stage: "단계",
+    outcomes: ["통과", "수정", "거부", "오류", "건너뜀"],
+    lmail: "LMAIL (로컬 메일 투입)",
+    lmail_messages: "대기열에 넣은 메일",
+    finger: "FINGER 조회",
+    finger_queries: "조회 요청",
 };
 
 pub(crate) fn words(lang: Lang) -> &'static Words {

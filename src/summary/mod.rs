@@ -26,6 +26,13 @@
 //! - **webmail errors**: one per error of `error-YYYYMMDD.txt`, by category (the lines of a
 //!   PHP stack trace belong to the error before them).
 //! - **POP3 logins**: one per line of `pop3-*`, by result.
+//! - **CTRL logins**: one per `AUTH` (ok) or `FAIL` (failed) line of `ctrl-*`; the `REQ`
+//!   line before each is read, not counted as a login.
+//! - **POP3 sync**: one per line of `psync-*`, by result, with the messages and bytes it
+//!   fetched or failed to fetch.
+//! - **filter runs**: one per line of `filters-*`, by stage and outcome (what XMail did with
+//!   the filter's exit code, [`crate::parse::filters::classify`]).
+//! - **LMAIL messages** and **FINGER queries**: one per line of `lmail-*` / `finger-*`.
 //!
 //! Times are the local times XMail writes; webmail lines stamped in UTC are moved to the
 //! configured zone. The period runs from the first to the last time stamp of any line read
@@ -67,7 +74,12 @@ use jiff::tz::TimeZone;
 
 use crate::explain::{self, Lang, printable};
 use crate::meaning::{Meaning, Notice, Recipient, is_delivery};
+use crate::parse::ctrl::parse_ctrl;
+use crate::parse::filters::{FilterOutcome, FilterStage, parse_filter};
+use crate::parse::finger::parse_finger;
+use crate::parse::lmail::parse_lmail;
 use crate::parse::pop3::{LoginResult, parse_pop3};
+use crate::parse::psync::{SyncResult, parse_psync};
 use crate::parse::smail::{DeliveryType, Origin, SmailEvent};
 use crate::parse::smtp::{Source, parse_smtp};
 use crate::parse::status::{AuthMechanism, Stage, Status, StatusCode};
@@ -135,6 +147,13 @@ pub struct Summary {
     largest: Vec<Received>,
     webmail: Vec<u64>,
     pop3: [u64; LoginResult::COUNT],
+    ctrl: [u64; LoginResult::COUNT],
+    psync: [u64; SyncResult::COUNT],
+    psync_messages: SyncAmount,
+    psync_bytes: SyncAmount,
+    filter_runs: [[u64; FilterOutcome::COUNT]; FilterStage::COUNT],
+    lmail: u64,
+    finger: u64,
     /// Only lines of this range count.
     range: TimeRange,
     /// `range` leaves lines out.
@@ -203,6 +222,13 @@ impl Summary {
             largest: Vec::new(),
             webmail: vec![0; categories],
             pop3: [0; LoginResult::COUNT],
+            ctrl: [0; LoginResult::COUNT],
+            psync: [0; SyncResult::COUNT],
+            psync_messages: SyncAmount::default(),
+            psync_bytes: SyncAmount::default(),
+            filter_runs: [[0; FilterOutcome::COUNT]; FilterStage::COUNT],
+            lmail: 0,
+            finger: 0,
             range: TimeRange::default(),
             ranged: false,
             file: PathBuf::new(),
@@ -409,6 +435,67 @@ impl Summary {
         Ok(true)
     }
 
+    /// Counts a CTRL line; `Ok(false)` when it is outside the range.
+    fn ctrl(&mut self, line: &[u8]) -> Result<bool, ParseError> {
+        let ev = parse_ctrl(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
+        if let Some(r) = ev.kind.result() {
+            self.ctrl[r.index()] += 1;
+        }
+        Ok(true)
+    }
+
+    /// Counts a PSYNC line; `Ok(false)` when it is outside the range.
+    fn psync(&mut self, line: &[u8]) -> Result<bool, ParseError> {
+        let ev = parse_psync(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
+        self.psync[ev.result.index()] += 1;
+        self.psync_messages.synced += ev.msgs_synced;
+        self.psync_messages.error += ev.msgs_err;
+        self.psync_bytes.synced += ev.bytes_synced;
+        self.psync_bytes.error += ev.bytes_err;
+        Ok(true)
+    }
+
+    /// Counts a filters line; `Ok(false)` when it is outside the range.
+    fn filter(&mut self, line: &[u8]) -> Result<bool, ParseError> {
+        let ev = parse_filter(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
+        self.filter_runs[ev.stage.index()][ev.outcome().index()] += 1;
+        Ok(true)
+    }
+
+    /// Counts an LMAIL line; `Ok(false)` when it is outside the range.
+    fn lmail(&mut self, line: &[u8]) -> Result<bool, ParseError> {
+        let ev = parse_lmail(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
+        self.lmail += 1;
+        Ok(true)
+    }
+
+    /// Counts a FINGER line; `Ok(false)` when it is outside the range.
+    fn finger(&mut self, line: &[u8]) -> Result<bool, ParseError> {
+        let ev = parse_finger(line)?;
+        if !self.keep(ev.time) {
+            return Ok(false);
+        }
+        self.seen(ev.time);
+        self.finger += 1;
+        Ok(true)
+    }
+
     /// The summary, with top lists cut to `top` entries (0: all) and titles in `lang`.
     pub fn report(&self, top: usize, lang: Lang) -> Report {
         let cut = |n: usize| if top == 0 { n } else { n.min(top) };
@@ -512,6 +599,16 @@ impl Summary {
         let o = |origin: Origin| self.delivered_by_origin[origin.index()];
         let s = |source: Source| self.by_source[source.index()];
         let l = |r: LoginResult| self.pop3[r.index()];
+        let runs = |stage: FilterStage| {
+            let n = |o: FilterOutcome| self.filter_runs[stage.index()][o.index()];
+            FilterOutcomes {
+                passed: n(FilterOutcome::Passed),
+                modified: n(FilterOutcome::Modified),
+                rejected: n(FilterOutcome::Rejected),
+                error: n(FilterOutcome::Error),
+                skipped: n(FilterOutcome::Skipped),
+            }
+        };
         Report {
             period: Period {
                 first: self.first.map(|t| t.to_string()),
@@ -527,6 +624,11 @@ impl Summary {
                 smail: lines(LogKind::Smail),
                 pop3: lines(LogKind::Pop3),
                 webmail: lines(LogKind::Webmail),
+                ctrl: lines(LogKind::Ctrl),
+                psync: lines(LogKind::Psync),
+                filters: lines(LogKind::Filters),
+                lmail: lines(LogKind::Lmail),
+                finger: lines(LogKind::Finger),
             },
             read_errors: self.read_errors,
             totals: Totals {
@@ -604,6 +706,28 @@ impl Summary {
             auth_failures: auth,
             bounces_by_recipient: bounces,
             webmail_errors: webmail,
+            ctrl_logins: CtrlLogins {
+                ok: self.ctrl[LoginResult::Ok.index()],
+                failed: self.ctrl[LoginResult::Failed.index()],
+            },
+            pop3_sync: Pop3Sync {
+                syncs: SyncRuns {
+                    ok: self.psync[SyncResult::Ok.index()],
+                    failed: self.psync[SyncResult::Failed.index()],
+                    no_user: self.psync[SyncResult::NoUser.index()],
+                },
+                messages: self.psync_messages,
+                bytes: self.psync_bytes,
+            },
+            filter_runs: FilterRuns {
+                inbound: runs(FilterStage::In),
+                outbound: runs(FilterStage::Out),
+                post_rcpt: runs(FilterStage::PostRcpt),
+                pre_data: runs(FilterStage::PreData),
+                post_data: runs(FilterStage::PostData),
+            },
+            lmail_messages: self.lmail,
+            finger_queries: self.finger,
             top,
         }
     }
@@ -635,15 +759,11 @@ impl Sink for Summary {
                 Some(parsed) => parsed.map(|ev| self.webmail(&ev)),
             },
             LogKind::Pop3 => self.pop3(line),
-            // Not summarised yet: CTRL, PSYNC, filters, LMAIL and FINGER are counted by the
-            // metrics (`report --format prometheus`).
-            LogKind::Ctrl
-            | LogKind::Psync
-            | LogKind::Filters
-            | LogKind::Lmail
-            | LogKind::Finger => {
-                return;
-            }
+            LogKind::Ctrl => self.ctrl(line),
+            LogKind::Psync => self.psync(line),
+            LogKind::Filters => self.filter(line),
+            LogKind::Lmail => self.lmail(line),
+            LogKind::Finger => self.finger(line),
         };
         match result {
             Ok(true) => self.parsed[kind.index()] += 1,
@@ -951,6 +1071,66 @@ mod tests {
         assert_eq!(r.lines.webmail.parsed, 6);
         assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:10:00"));
         assert_eq!(r.period.last.as_deref(), Some("2026-11-27 10:45:30"));
+    }
+
+    #[test]
+    fn the_other_logs_count_in_their_range() {
+        let mut s = ranged("2026-11-27 10:00", "2026-11-27 10:59");
+        feed(
+            &mut s,
+            LogKind::Ctrl,
+            "ctrl-202611270000",
+            &[
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 09:59:59\"\t\"FAIL\"",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 10:00:00\"\t\"REQ\"",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 10:00:00\"\t\"AUTH\"",
+                "garbage after a line of the range",
+                "\"192.0.2.1\"\t\"admin\"\t\"x\"\t\"2026-11-27 11:00:00\"\t\"FAIL\"",
+                "garbage after a line outside the range",
+            ],
+        );
+        feed(
+            &mut s,
+            LogKind::Filters,
+            "filters-202611270000",
+            &[
+                "\"a@x\"\t\"b@y\"\t\"192.0.2.1\"\t\"192.0.2.2\"\t\"2026-11-27 10:30:00\"\t\"in\"\t\"\"\t\"0\"\t\"7\"\t\"f.sh;\"",
+                "\"a@x\"\t\"b@y\"\t\"192.0.2.1\"\t\"192.0.2.2\"\t\"2026-11-27 11:30:00\"\t\"in\"\t\"\"\t\"0\"\t\"0\"\t\"f.sh;\"",
+            ],
+        );
+        feed(
+            &mut s,
+            LogKind::Lmail,
+            "lmail-202611270000",
+            &[
+                "\"x\"\t\"1.2.mail\"\t\"L1\"\t\"2026-11-27 10:59:59\"",
+                "\"x\"\t\"1.3.mail\"\t\"L2\"\t\"2026-11-27 11:00:00\"",
+            ],
+        );
+        let r = s.report(10, Lang::En);
+        assert_eq!((r.ctrl_logins.ok, r.ctrl_logins.failed), (1, 0));
+        assert_eq!(r.lines.ctrl.parsed, 2);
+        assert_eq!(r.lines.ctrl.malformed, 1);
+        assert_eq!(r.filter_runs.inbound.modified, 1);
+        assert_eq!(r.filter_runs.inbound.total(), 1);
+        assert_eq!(r.lines.filters.parsed, 1);
+        assert_eq!(r.lmail_messages, 1);
+        assert_eq!(r.lines.psync.parsed + r.lines.finger.parsed, 0);
+        assert_eq!(r.period.first.as_deref(), Some("2026-11-27 10:00:00"));
+        assert_eq!(r.period.last.as_deref(), Some("2026-11-27 10:59:59"));
+        // Only the logs with lines get a text section.
+        let text = render_text(&r, Lang::En);
+        assert!(
+            text.contains("\nCTRL logins (remote administration)\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nLMAIL (local mail drop)\n"), "{text}");
+        assert!(!text.contains("POP3 sync"), "{text}");
+        assert!(!text.contains("FINGER"), "{text}");
+        assert!(
+            text.contains(", ctrl 2, filters 1, lmail 1; malformed 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

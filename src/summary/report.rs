@@ -4,7 +4,8 @@
 //! One object: `period` (`first`, `last`: `"YYYY-MM-DD HH:MM:SS"` or null; `timezone`; with
 //! `--since`/`--until` only, `range`: `since`, `until`, the bounds as
 //! `"YYYY-MM-DD HH:MM:SS"`, null for an open end),
-//! `lines` (per log: `parsed`, `malformed`), `read_errors`, `totals` (`received`,
+//! `lines` (per log: `smtp`, `smail`, `pop3`, `webmail`, `ctrl`, `psync`, `filters`,
+//! `lmail`, `finger`; each `parsed`, `malformed`), `read_errors`, `totals` (`received`,
 //! `received_bytes`, `recipients_accepted`, `recipients_refused`, `delivered`, `bounced`,
 //! `postmaster_notices`, `refused`, `auth_failures`, `dnsbl_refusals`, `webmail_errors`,
 //! `pop3_logins`), `refused_by_stage` (`connection`, `sender`, `recipient`, `data`, `auth`,
@@ -17,7 +18,13 @@
 //! the last recipient, `recipients`: how many were accepted), `refusals` (`status`,
 //! `stage`, `count`, `title`), `dnsbl_lists` (`list`, `count`; `""` for the unnamed list of old
 //! builds), `auth_failures` (`mechanism`, `count`), `bounces_by_recipient` (`recipient`,
-//! `bounces`), `webmail_errors` (`category`, `count`) and `top` (the limit used). Lists hold
+//! `bounces`), `webmail_errors` (`category`, `count`), `ctrl_logins` (`ok`, `failed`: the
+//! `AUTH` and `FAIL` lines of `ctrl-*`), `pop3_sync` (`psync-*`: `syncs` (`ok`, `failed`,
+//! `no_user`), `messages` and `bytes` (`synced`, `error`)), `filter_runs` (`filters-*`: one
+//! object per stage, `in`, `out`, `post-rcpt`, `pre-data`, `post-data`, each with `passed`,
+//! `modified`, `rejected`, `error`, `skipped`), `lmail_messages` (`lmail-*` lines),
+//! `finger_queries` (`finger-*` lines) and `top` (the limit used). These five sections are
+//! always there, zeros when their log was not read. Lists hold
 //! only entries above zero, largest first (ties by name); the `top_*`, `largest_messages`,
 //! `bounces_by_recipient` and `dnsbl_lists` lists are cut to `top` entries.
 
@@ -83,6 +90,16 @@ pub struct Report {
     pub bounces_by_recipient: Vec<BounceRow>,
     /// Webmail errors by category.
     pub webmail_errors: Vec<CategoryRow>,
+    /// CTRL (administration) logins by result.
+    pub ctrl_logins: CtrlLogins,
+    /// POP3 sync (`psync-*`) runs, messages and bytes.
+    pub pop3_sync: Pop3Sync,
+    /// Filter runs (`filters-*`) by stage and outcome.
+    pub filter_runs: FilterRuns,
+    /// Messages queued by LMAIL (`lmail-*` lines).
+    pub lmail_messages: u64,
+    /// FINGER queries (`finger-*` lines).
+    pub finger_queries: u64,
     /// The `--top` limit used (0: none).
     pub top: usize,
 }
@@ -119,6 +136,13 @@ pub struct LineCount {
     pub malformed: u64,
 }
 
+impl LineCount {
+    /// Whether the log had any line, parsed or not.
+    pub fn any(&self) -> bool {
+        self.parsed + self.malformed > 0
+    }
+}
+
 /// Lines per log.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Lines {
@@ -130,6 +154,16 @@ pub struct Lines {
     pub pop3: LineCount,
     /// `error-YYYYMMDD.txt` (blank lines are not counted).
     pub webmail: LineCount,
+    /// `ctrl-*`.
+    pub ctrl: LineCount,
+    /// `psync-*`.
+    pub psync: LineCount,
+    /// `filters-*`.
+    pub filters: LineCount,
+    /// `lmail-*`.
+    pub lmail: LineCount,
+    /// `finger-*`.
+    pub finger: LineCount,
 }
 
 /// The grand totals (definitions in the module documentation).
@@ -213,6 +247,101 @@ pub struct Logins {
     pub failed: u64,
     /// Lines of XMail up to 1.24.
     pub unknown: u64,
+}
+
+/// CTRL logins by result (`REQ` lines, one per attempt, are not counted).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct CtrlLogins {
+    /// `AUTH`.
+    pub ok: u64,
+    /// `FAIL`.
+    pub failed: u64,
+}
+
+/// POP3 sync runs, and what they fetched.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Pop3Sync {
+    /// Runs by result.
+    pub syncs: SyncRuns,
+    /// Messages: `MsgsSynced`, `MsgsErr`.
+    pub messages: SyncAmount,
+    /// Bytes: `BytesSynced`, `BytesErr`.
+    pub bytes: SyncAmount,
+}
+
+/// POP3 sync runs by result.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SyncRuns {
+    /// `SYNC=OK`.
+    pub ok: u64,
+    /// `SYNC=EFAIL`.
+    pub failed: u64,
+    /// `SYNC=ENOUSER`.
+    pub no_user: u64,
+}
+
+/// Messages or bytes of POP3 syncs.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SyncAmount {
+    /// Fetched.
+    pub synced: u64,
+    /// Not fetched because of an error.
+    pub error: u64,
+}
+
+/// Filter runs per stage, in XMail's order of the stages.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FilterRuns {
+    /// `in`: SMAIL inbound filters.
+    #[serde(rename = "in")]
+    pub inbound: FilterOutcomes,
+    /// `out`: SMAIL outbound filters.
+    #[serde(rename = "out")]
+    pub outbound: FilterOutcomes,
+    /// `post-rcpt`: SMTP filters after `RCPT TO`.
+    #[serde(rename = "post-rcpt")]
+    pub post_rcpt: FilterOutcomes,
+    /// `pre-data`: SMTP filters on `DATA`.
+    #[serde(rename = "pre-data")]
+    pub pre_data: FilterOutcomes,
+    /// `post-data`: SMTP filters after the message.
+    #[serde(rename = "post-data")]
+    pub post_data: FilterOutcomes,
+}
+
+impl FilterRuns {
+    /// The stages with their label (`in`, `out`, `post-rcpt`, `pre-data`, `post-data`).
+    pub fn stages(&self) -> [(&'static str, &FilterOutcomes); 5] {
+        [
+            ("in", &self.inbound),
+            ("out", &self.outbound),
+            ("post-rcpt", &self.post_rcpt),
+            ("pre-data", &self.pre_data),
+            ("post-data", &self.post_data),
+        ]
+    }
+}
+
+/// Filter runs of one stage by outcome.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FilterOutcomes {
+    /// The message went on unchanged.
+    pub passed: u64,
+    /// A SMAIL filter rewrote it (exit code 7).
+    pub modified: u64,
+    /// The filter refused it.
+    pub rejected: u64,
+    /// The command could not be run.
+    pub error: u64,
+    /// A pre-exec option skipped the command.
+    pub skipped: u64,
+}
+
+impl FilterOutcomes {
+    /// Runs, every outcome.
+    pub fn total(&self) -> u64 {
+        self.passed + self.modified + self.rejected + self.error + self.skipped
+    }
 }
 
 /// SMAIL lines of one type.

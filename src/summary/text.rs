@@ -132,12 +132,28 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         let _ = writeln!(out, "{}: {since} {} {until}", w.range, w.to);
     }
     let l = &r.lines;
-    let malformed = l.smtp.malformed + l.smail.malformed + l.pop3.malformed + l.webmail.malformed;
+    // The other logs are named only when they had lines.
+    let others = [
+        ("ctrl", l.ctrl),
+        ("psync", l.psync),
+        ("filters", l.filters),
+        ("lmail", l.lmail),
+        ("finger", l.finger),
+    ];
+    let malformed = l.smtp.malformed
+        + l.smail.malformed
+        + l.pop3.malformed
+        + l.webmail.malformed
+        + others.iter().map(|(_, c)| c.malformed).sum::<u64>();
     let _ = write!(
         out,
-        "{}: smtp {}, smail {}, pop3 {}, webmail {}; {} {malformed}",
-        w.lines_read, l.smtp.parsed, l.smail.parsed, l.pop3.parsed, l.webmail.parsed, w.malformed
+        "{}: smtp {}, smail {}, pop3 {}, webmail {}",
+        w.lines_read, l.smtp.parsed, l.smail.parsed, l.pop3.parsed, l.webmail.parsed
     );
+    for (name, c) in others.iter().filter(|(_, c)| c.any()) {
+        let _ = write!(out, ", {name} {}", c.parsed);
+    }
+    let _ = write!(out, "; {} {malformed}", w.malformed);
     if r.read_errors > 0 {
         let _ = write!(out, "; {} {}", w.unreadable, r.read_errors);
     }
@@ -402,7 +418,89 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         .map(|x| vec![x.count.to_string(), x.category.clone()])
         .collect();
     rows_or_none(&mut out, w, &[w.count, w.category], &[R, L], &rows);
+
+    other_logs(&mut out, r, w);
     out
+}
+
+/// The sections of the CTRL, PSYNC, filters, LMAIL and FINGER logs, each only when its log
+/// had lines.
+fn other_logs(out: &mut String, r: &Report, w: &Words) {
+    use Align::{Left as L, Right as R};
+    let l = &r.lines;
+    if l.ctrl.any() {
+        section(out, w.ctrl_logins);
+        let c = &r.ctrl_logins;
+        let rows = vec![
+            vec![c.ok.to_string(), w.ok.to_string()],
+            vec![c.failed.to_string(), w.failed.to_string()],
+        ];
+        table(out, Some(&[w.count, w.result]), &[R, L], &rows);
+    }
+    if l.psync.any() {
+        section(out, w.pop3_sync);
+        let p = &r.pop3_sync;
+        let rows = vec![
+            vec![p.syncs.ok.to_string(), w.ok.to_string()],
+            vec![p.syncs.failed.to_string(), w.failed.to_string()],
+            vec![p.syncs.no_user.to_string(), w.no_user.to_string()],
+        ];
+        table(out, Some(&[w.count, w.result]), &[R, L], &rows);
+        out.push('\n');
+        let rows = vec![
+            vec![
+                w.messages.to_string(),
+                p.messages.synced.to_string(),
+                p.messages.error.to_string(),
+            ],
+            vec![
+                w.bytes.to_string(),
+                human_bytes(p.bytes.synced),
+                human_bytes(p.bytes.error),
+            ],
+        ];
+        table(out, Some(&["", w.synced, w.sync_error]), &[L, R, R], &rows);
+    }
+    if l.filters.any() {
+        section(out, w.filter_runs);
+        let rows: Vec<Vec<String>> = r
+            .filter_runs
+            .stages()
+            .into_iter()
+            .filter(|(_, o)| o.total() > 0)
+            .map(|(stage, o)| {
+                let mut row = vec![stage.to_string()];
+                row.extend(
+                    [o.passed, o.modified, o.rejected, o.error, o.skipped].map(|n| n.to_string()),
+                );
+                row
+            })
+            .collect();
+        let o = &w.outcomes;
+        rows_or_none(
+            out,
+            w,
+            &[w.stage, o[0], o[1], o[2], o[3], o[4]],
+            &[L, R, R, R, R, R],
+            &rows,
+        );
+    }
+    if l.lmail.any() {
+        section(out, w.lmail);
+        let rows = vec![vec![
+            r.lmail_messages.to_string(),
+            w.lmail_messages.to_string(),
+        ]];
+        table(out, None, &[R, L], &rows);
+    }
+    if l.finger.any() {
+        section(out, w.finger);
+        let rows = vec![vec![
+            r.finger_queries.to_string(),
+            w.finger_queries.to_string(),
+        ]];
+        table(out, None, &[R, L], &rows);
+    }
 }
 
 #[cfg(test)]

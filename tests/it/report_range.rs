@@ -131,13 +131,44 @@ fn ranges_that_split_the_logs_add_up_to_all_of_them() {
         let sum = before["totals"][key].as_u64().unwrap() + after["totals"][key].as_u64().unwrap();
         assert_eq!(sum, all["totals"][key].as_u64().unwrap(), "{key}");
     }
-    for log in ["smtp", "smail", "pop3", "webmail"] {
+    let logs = [
+        "smtp", "smail", "pop3", "webmail", "ctrl", "psync", "filters", "lmail", "finger",
+    ];
+    for log in logs {
         for n in ["parsed", "malformed"] {
             let sum = before["lines"][log][n].as_u64().unwrap()
                 + after["lines"][log][n].as_u64().unwrap();
             assert_eq!(sum, all["lines"][log][n].as_u64().unwrap(), "{log} {n}");
         }
     }
+    // The sections of the other logs add up too; the split falls among the filter runs.
+    let u = |v: &Value, path: &[&str]| {
+        path.iter()
+            .fold(v, |v, k| &v[*k])
+            .as_u64()
+            .unwrap_or_else(|| panic!("{path:?}"))
+    };
+    let mut paths: Vec<Vec<&str>> = vec![
+        vec!["ctrl_logins", "ok"],
+        vec!["ctrl_logins", "failed"],
+        vec!["pop3_sync", "syncs", "ok"],
+        vec!["pop3_sync", "syncs", "failed"],
+        vec!["pop3_sync", "syncs", "no_user"],
+        vec!["pop3_sync", "messages", "synced"],
+        vec!["pop3_sync", "bytes", "error"],
+        vec!["lmail_messages"],
+        vec!["finger_queries"],
+    ];
+    for stage in ["in", "out", "post-rcpt", "pre-data", "post-data"] {
+        for o in ["passed", "modified", "rejected", "error", "skipped"] {
+            paths.push(vec!["filter_runs", stage, o]);
+        }
+    }
+    for p in &paths {
+        assert_eq!(u(&before, p) + u(&after, p), u(&all, p), "{p:?}");
+    }
+    assert!(before["lines"]["filters"]["parsed"].as_u64().unwrap() > 0);
+    assert!(after["lines"]["filters"]["parsed"].as_u64().unwrap() > 0);
     // The split cuts S293DF's deliveries from its reception.
     assert!(before["totals"]["received"].as_u64().unwrap() > 0);
     assert!(after["totals"]["delivered"].as_u64().unwrap() > 0);

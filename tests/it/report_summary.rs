@@ -388,3 +388,148 @@ fn a_php_stack_trace_is_one_error_in_report_and_metrics() {
         lines.lines().filter(|l| !l.trim().is_empty()).count()
     );
 }
+
+/// The fields of every line of the one sample file of `prefix`, quotes removed.
+fn sample_file(prefix: &str) -> Vec<Vec<String>> {
+    let dir = root().join("examples/logs/xmail");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.starts_with(prefix) {
+            let data = std::fs::read_to_string(dir.join(name)).unwrap();
+            for line in data.lines() {
+                out.push(
+                    line.split('\t')
+                        .map(|f| f.trim_matches('"').to_string())
+                        .collect(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// CTRL, PSYNC, filters, LMAIL and FINGER: the sections of the JSON report, exactly, and
+/// checked against the sample files.
+#[test]
+fn the_other_logs_match_the_sample_files() {
+    let v = json(&["--format", "json", "examples/logs"]);
+    let ctrl = sample_file("ctrl-");
+    let psync = sample_file("psync-");
+    let filters = sample_file("filters-");
+    for (log, n) in [
+        ("ctrl", ctrl.len()),
+        ("psync", psync.len()),
+        ("filters", filters.len()),
+        ("lmail", sample_file("lmail-").len()),
+        ("finger", sample_file("finger-").len()),
+    ] {
+        assert_eq!(v["lines"][log]["parsed"], n, "{log}");
+        assert_eq!(v["lines"][log]["malformed"], 0, "{log}");
+    }
+
+    // CTRL: AUTH and FAIL lines; REQ lines are the attempts before them.
+    let kind = |k: &str| ctrl.iter().filter(|f| f[4] == k).count();
+    assert_eq!(v["ctrl_logins"]["ok"], kind("AUTH"));
+    assert_eq!(v["ctrl_logins"]["failed"], kind("FAIL"));
+    assert_eq!(v["ctrl_logins"], serde_json::json!({"ok": 2, "failed": 2}));
+
+    // PSYNC.
+    let result = |r: &str| psync.iter().filter(|f| f[6] == r).count();
+    let sum = |i: usize| -> u64 { psync.iter().map(|f| f[i].parse::<u64>().unwrap()).sum() };
+    let p = &v["pop3_sync"];
+    assert_eq!(p["syncs"]["ok"], result("SYNC=OK"));
+    assert_eq!(p["syncs"]["failed"], result("SYNC=EFAIL"));
+    assert_eq!(p["syncs"]["no_user"], result("SYNC=ENOUSER"));
+    assert_eq!(p["messages"]["synced"], sum(7));
+    assert_eq!(p["bytes"]["synced"], sum(8));
+    assert_eq!(p["messages"]["error"], sum(9));
+    assert_eq!(p["bytes"]["error"], sum(10));
+    assert_eq!(
+        *p,
+        serde_json::json!({
+            "syncs": {"ok": 3, "failed": 1, "no_user": 1},
+            "messages": {"synced": 5, "error": 1},
+            "bytes": {"synced": 57331, "error": 51200},
+        })
+    );
+
+    // Filters: one run per line, by its Type field.
+    let runs = &v["filter_runs"];
+    for stage in ["in", "out", "post-rcpt", "pre-data", "post-data"] {
+        let lines = filters.iter().filter(|f| f[5] == stage).count() as u64;
+        let total: u64 = runs[stage]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(total, lines, "{stage}");
+    }
+    let row = |passed: u64, rejected: u64, error: u64, skipped: u64| {
+        serde_json::json!({
+            "passed": passed,
+            "modified": 0,
+            "rejected": rejected,
+            "error": error,
+            "skipped": skipped,
+        })
+    };
+    assert_eq!(
+        *runs,
+        serde_json::json!({
+            "in": row(1, 1, 1, 1),
+            "out": row(1, 0, 0, 0),
+            "post-rcpt": row(1, 0, 0, 0),
+            "pre-data": row(1, 0, 0, 0),
+            "post-data": row(1, 1, 0, 0),
+        })
+    );
+    // The stages in XMail's order, not the alphabet's.
+    let (ok, out, err) = report(&["--format", "json", "examples/logs"]);
+    assert!(ok, "{err}");
+    let runs_text = &out[out.find("\"filter_runs\"").unwrap()..];
+    let at: Vec<usize> = ["in", "out", "post-rcpt", "pre-data", "post-data"]
+        .iter()
+        .map(|s| runs_text.find(&format!("\"{s}\": {{")).unwrap())
+        .collect();
+    assert!(at.is_sorted(), "{at:?}");
+
+    assert_eq!(v["lmail_messages"], 2);
+    assert_eq!(v["finger_queries"], 2);
+}
+
+/// Logs without CTRL, PSYNC, filters, LMAIL or FINGER files: no text section of theirs, and
+/// zeros in the JSON.
+#[test]
+fn the_other_logs_are_left_out_of_the_text_without_their_files() {
+    let dir = "tests/fixtures/xmail-1.27";
+    for lang in ["en", "ko"] {
+        let (ok, out, err) = report(&["--format", "text", "--lang", lang, dir]);
+        assert!(ok, "{err}");
+        for word in [
+            "CTRL",
+            "PSYNC",
+            "POP3 sync",
+            "POP3 동기화",
+            "Filter runs",
+            "필터 실행 (단계별)",
+            "LMAIL",
+            "FINGER",
+            "ctrl",
+            "psync",
+            "filters",
+            "lmail",
+            "finger",
+        ] {
+            assert!(!out.contains(word), "{lang}: {word} in\n{out}");
+        }
+    }
+    let v = json(&["--format", "json", dir]);
+    assert_eq!(v["lines"]["ctrl"]["parsed"], 0);
+    assert_eq!(v["ctrl_logins"]["ok"], 0);
+    assert_eq!(v["pop3_sync"]["syncs"]["ok"], 0);
+    assert_eq!(v["filter_runs"]["in"]["passed"], 0);
+    assert_eq!(v["lmail_messages"], 0);
+    assert_eq!(v["finger_queries"], 0);
+}
