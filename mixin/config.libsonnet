@@ -83,6 +83,25 @@
         authFailuresPer5m: 30,
         pop3FailuresPer5m: 30,
         burstFor: '5m',
+        // XmailCtrlLoginFailures: failed logins on XMail's CTRL (admin) port in 15 minutes.
+        // Only administrators and their tools log in there: a typo is one or two failures,
+        // a guessing script makes dozens. Does not grow with the mail volume.
+        ctrlFailuresPer15m: 10,
+        ctrlFor: '5m',
+        // XmailPsyncFailing: every external POP3 sync of the last hour failed (SYNC=EFAIL,
+        // SYNC=ENOUSER), at least this many, none succeeded; a host without PSYNC logging
+        // (-Yl) has no failures and never fires.
+        psyncMinFailuresPerHour: 3,
+        psyncFor: '15m',
+        // XmailFilterErrors: filter runs that could not run (result="error") of one stage,
+        // more than this in 15 minutes, for 15 minutes: a single broken run clears itself.
+        filterErrorsPer15m: 0,
+        filterErrorsFor: '15m',
+        // XmailFilterRejectSpike: one filter stage rejected more than this per hour, and
+        // more than factor x its rate of the same hour a week earlier (or no such history).
+        filterRejectMinPerHour: 30,
+        filterRejectFactor: 3,
+        filterRejectFor: '15m',
         // XmailBounceSpike: bounces per hour, their share of the deliveries, and factor x the
         // same hour a week earlier (or no such history).
         bounceMinPerHour: 10,
@@ -128,6 +147,9 @@
         dnsblMinPerHour: 2000,
         authFailuresPer5m: 150,
         pop3FailuresPer5m: 150,
+        ctrlFailuresPer15m: 20,
+        filterErrorsPer15m: 5,
+        filterRejectMinPerHour: 500,
         bounceMinPerHour: 300,
         bounceRatio: 0.1,
         webmailErrorsPer10m: 50,

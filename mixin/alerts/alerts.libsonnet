@@ -139,6 +139,48 @@
             '{{ $value | printf "%%.0f" }} POP3 logins failed on {{ $labels.instance }} in the last 5 minutes (threshold %(pop3FailuresPer5m)s): password guessing, or a client with a stale password. Check the client IPs of the ELOGIN lines.',
             t.burstFor,
           ),
+          // Admin-port logins (ctrl log, -Cl). Only where the log is written: no failures
+          // otherwise.
+          alert(
+            'XmailCtrlLoginFailures', 'warning',
+            'sum by (job, instance) (increase(xmail_ctrl_logins_total{%(selector)s, result="failed"}[15m])) >= %(ctrlFailuresPer15m)s',
+            'Failed logins on the XMail admin port of {{ $labels.instance }}',
+            '{{ $value | printf "%%.0f" }} logins on the XMail CTRL (admin) port of {{ $labels.instance }} failed in the last 15 minutes (threshold %(ctrlFailuresPer15m)s): someone guesses the administrator password, or an admin tool uses an old one. Check the client IPs of the FAIL lines of the ctrl log.',
+            t.ctrlFor,
+          ),
+          // External POP3 accounts (psync log, -Yl): failures and not one success in an hour.
+          // A single dead account among working ones is not this alert.
+          alert(
+            'XmailPsyncFailing', 'warning',
+            |||
+              sum by (job, instance) (increase(xmail_psync_syncs_total{%(selector)s, result=~"failed|no_user"}[1h])) >= %(psyncMinFailuresPerHour)s
+              unless on (job, instance)
+                sum by (job, instance) (increase(xmail_psync_syncs_total{%(selector)s, result="ok"}[1h])) > 0
+            |||,
+            'Every POP3 sync of the last hour failed on {{ $labels.instance }}',
+            '{{ $value | printf "%%.0f" }} syncs of external POP3 accounts (POP3LINKS) failed on {{ $labels.instance }} in the last hour and none succeeded (threshold %(psyncMinFailuresPerHour)s failures): the remote POP3 servers cannot be reached (DNS, network, firewall), or their passwords or the local users are gone. Mail of those accounts is not fetched.',
+            t.psyncFor,
+          ),
+          // Filters that could not run (filters log, -Qg), per stage: not rejections.
+          alert(
+            'XmailFilterErrors', 'warning',
+            'sum by (job, instance, stage) (increase(xmail_filter_runs_total{%(selector)s, result="error"}[15m])) > %(filterErrorsPer15m)s',
+            'XMail {{ $labels.stage }} filters fail to run on {{ $labels.instance }}',
+            '{{ $value | printf "%%.0f" }} {{ $labels.stage }} filter runs on {{ $labels.instance }} could not run in the last 15 minutes (threshold: more than %(filterErrorsPer15m)s, for %(filterErrorsFor)s): a filter program is missing, not executable, crashes or times out. Depending on the filter flags the messages pass unfiltered or are refused.',
+            t.filterErrorsFor,
+          ),
+          alert(
+            'XmailFilterRejectSpike', 'warning',
+            |||
+              sum by (job, instance, stage) (rate(xmail_filter_runs_total{%(selector)s, result="rejected"}[1h])) * 3600 > %(filterRejectMinPerHour)s
+              unless on (job, instance, stage)
+                sum by (job, instance, stage) (rate(xmail_filter_runs_total{%(selector)s, result="rejected"}[1h]))
+              <= %(filterRejectFactor)s * sum by (job, instance, stage) (rate(xmail_filter_runs_total{%(selector)s, result="rejected"}[1h] offset 1w))
+            |||,
+            'XMail {{ $labels.stage }} filters rejected {{ $value | printf "%%.0f" }} messages in an hour on {{ $labels.instance }}',
+            'The {{ $labels.stage }} filters of XMail on {{ $labels.instance }} rejected {{ $value | printf "%%.0f" }} messages in the last hour (threshold %(filterRejectMinPerHour)s), more than %(filterRejectFactor)s times the same hour one week ago. A spam or virus wave, or a filter (its rules, signatures or the service it asks) that now rejects legitimate mail.',
+            t.filterRejectFor,
+          ),
           alert(
             'XmailBounceSpike', 'warning',
             |||

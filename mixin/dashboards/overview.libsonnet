@@ -299,6 +299,70 @@ local g = import 'lib.libsonnet';
                    [t(perHour('xmail_webmail_errors_total', 'category'), '{{category}}')], hourly, w=24, stack=true, interval='5m'),
     ];
 
+    // --- Security and the optional logs ------------------------------------------------------
+    // The ctrl, psync, filters, lmail and finger logs exist only when XMail runs with their
+    // switch: a stat per log says "not enabled" (xmail_exporter_log_files == 0) instead of
+    // leaving a flat graph to guess about. min over the selected hosts: one host without
+    // the log is enough to say so.
+    local w_status(log) = if log == 'ctrl' || log == 'finger' then 12 else 8;
+    local logStatus(title, log, switch, what) =
+      g.stat(title,
+             'Whether XMail writes the %s log (%s-* files in the log directory, xmail_exporter_log_files{log="%s"}): "not enabled (%s)" when a selected host has none of its files, so the panels of this row stay empty there; XMail writes it only when started with %s (off by default). %s' % [log, log, log, switch, switch, what],
+             [ti('min(xmail_exporter_log_files%s)' % sel('log="%s"' % log))],
+             w=w_status(log), h=3,
+             mappings=[
+               { type: 'value', options: { '0': { text: 'not enabled (%s)' % switch, color: 'orange', index: 0 } } },
+               { type: 'range', options: { from: 1, to: null, result: { text: 'enabled', color: 'green', index: 1 } } },
+             ],
+             thresholds=g.steps('green'));
+    local fixed(name, color) = g.override(name, { color: { fixedColor: color, mode: 'fixed' } });
+    local byRegexp(re, props) = g.override('', props) { matcher: { id: 'byRegexp', options: re } };
+    local security = [
+      logStatus('CTRL log', 'ctrl', '-Cl', 'Logins on the CTRL (admin) port.'),
+      logStatus('FINGER log', 'finger', '-Fl', 'FINGER queries answered.'),
+      g.timeseries('CTRL logins failed per hour',
+                   'Failed logins on the CTRL (administration) port per hour (FAIL lines of the ctrl log), with the successful ones (AUTH) for comparison. Only administrators and their tools log in there: more than a few failures is someone guessing the admin password (the XmailCtrlLoginFailures alert). Empty when the ctrl log is not enabled (-Cl, see the CTRL log stat).',
+                   [t(perHour('xmail_ctrl_logins_total', 'result'), '{{result}}')], hourly, w=6, interval='5m',
+                   overrides=[fixed('failed', 'red'), fixed('ok', 'green')]),
+      g.timeseries('SMTP AUTH failures per hour',
+                   'Failed SMTP AUTH attempts (AUTH=EFAIL) per hour, every mechanism (by mechanism: the Refusals row). Bursts are password guessing (the XmailSmtpAuthFailureBurst alert).',
+                   [t('sum(rate(xmail_smtp_auth_failures_total%s[$__rate_interval])) * 3600' % sel(), 'failed')], hourly, w=6, interval='5m',
+                   overrides=[fixed('failed', 'red')]),
+      g.timeseries('POP3 login failures per hour',
+                   'Failed POP3 logins (ELOGIN) per hour (every result: the POP3 row). Bursts are password guessing (the XmailPop3LoginFailureBurst alert).',
+                   [t('sum(rate(xmail_pop3_logins_total%s[$__rate_interval])) * 3600' % sel('result="failed"'), 'failed')], hourly, w=6, interval='5m',
+                   overrides=[fixed('failed', 'red')]),
+      g.timeseries('FINGER queries per hour',
+                   'FINGER queries XMail answered per hour (lines of the finger log). FINGER tells who has an account: on a mail server it is mostly probing, and best switched off. Empty when the finger log is not enabled (-Fl, see the FINGER log stat).',
+                   [t('sum(rate(xmail_finger_queries_total%s[$__rate_interval])) * 3600' % sel(), 'queries')], hourly, w=6, interval='5m'),
+    ];
+
+    local psyncColors = [fixed('ok', 'green'), fixed('synced', 'green'), fixed('failed', 'red'), fixed('error', 'red'), fixed('no_user', 'orange')];
+    local psyncFilters = [
+      logStatus('PSYNC log', 'psync', '-Yl', 'Syncs of the external POP3 accounts XMail fetches for its users.'),
+      logStatus('Filters log', 'filters', '-Qg', 'Runs of the SMAIL (in, out) and SMTP (post-rcpt, pre-data, post-data) filters.'),
+      logStatus('LMAIL log', 'lmail', '-Ll', 'Files XMail took in from spool/local.'),
+      g.timeseries('POP3 syncs per hour by result',
+                   'Syncs of external POP3 accounts (POP3 links) per hour: ok (SYNC=OK), failed (SYNC=EFAIL: remote server unreachable, wrong password) and no_user (SYNC=ENOUSER: the local user is gone). A steady failed line is one dead account; failed with no ok at all is the XmailPsyncFailing alert. Empty when the psync log is not enabled (-Yl, see the PSYNC log stat).',
+                   [t(perHour('xmail_psync_syncs_total', 'result'), '{{result}}')], hourly, w=8, stack=true, interval='5m', overrides=psyncColors),
+      g.timeseries('POP3 sync messages per hour',
+                   'Messages fetched from external POP3 accounts per hour: synced (MsgsSynced) and error (MsgsErr, fetched but not stored). Empty when the psync log is not enabled (-Yl).',
+                   [t(perHour('xmail_psync_messages_total', 'result'), '{{result}}')], hourly, w=8, stack=true, interval='5m', overrides=psyncColors),
+      g.timeseries('POP3 sync volume',
+                   'Bytes fetched from external POP3 accounts per second: synced (BytesSynced) and error (BytesErr). Empty when the psync log is not enabled (-Yl).',
+                   [t('sum by (result) (rate(xmail_psync_bytes_total%s[$__rate_interval]))' % sel(), '{{result}}')], 'Bps', w=8, stack=true, interval='5m', overrides=psyncColors),
+      g.timeseries('Filter runs per hour by stage and result',
+                   'Filter runs per hour, by stage (in, out: SMAIL filters; post-rcpt, pre-data, post-data: SMTP filters) and result: passed, modified (exit code 7 of an SMAIL filter), rejected (SMAIL 4, 5, 6; SMTP 3; orange), error (could not run; red, the XmailFilterErrors alert), skipped (excluded or whitelisted). Rejections far above last week are the XmailFilterRejectSpike alert. Empty when the filters log is not enabled (-Qg, see the Filters log stat).',
+                   [t(perHour('xmail_filter_runs_total', 'stage, result'), '{{stage}} {{result}}')], hourly, w=16, interval='5m',
+                   overrides=[
+                     byRegexp('.* rejected', { color: { fixedColor: 'orange', mode: 'fixed' }, 'custom.lineWidth': 2 }),
+                     byRegexp('.* error', { color: { fixedColor: 'red', mode: 'fixed' }, 'custom.lineWidth': 3 }),
+                   ]),
+      g.timeseries('Local spool messages (LMAIL) per hour',
+                   'Messages XMail took in from spool/local per hour (lines of the lmail log): mail dropped there by local programs (sendmail replacements, scripts). Empty when the lmail log is not enabled (-Ll, see the LMAIL log stat).',
+                   [t('sum(rate(xmail_lmail_messages_total%s[$__rate_interval])) * 3600' % sel(), 'messages')], hourly, w=8, interval='5m'),
+    ];
+
     local dsel(extra='') = sel('domain=~"$domain"' + (if extra == '' then '' else ', ' + extra));
     local domainPerHour(metric, by) =
       'sum by (%s) (rate(%s%s[$__rate_interval])) * 3600' % [by, metric, dsel()];
@@ -320,7 +384,7 @@ local g = import 'lib.libsonnet';
     g.dashboard(
       'xmail-overview',
       'XMail overview',
-      'Mail flow of XMail servers from their SMTP, SMAIL, POP3 and webmail logs and their spool, as exported by xmail_exporter: received, delivered, bounced and refused mail, the queues and the freshness of the logs now; one row per host; then traffic per hour, refusals by stage and reason, DNSBL and AUTH failures, message sizes, SMAIL records, delivery delay, spool queues and their age, POP3, webmail errors and (opt-in) per-domain counts.',
+      'Mail flow of XMail servers from their SMTP, SMAIL, POP3 and webmail logs and their spool, as exported by xmail_exporter: received, delivered, bounced and refused mail, the queues and the freshness of the logs now; one row per host; then traffic per hour, refusals by stage and reason, DNSBL and AUTH failures, message sizes, SMAIL records, delivery delay, spool queues and their age, POP3, security (CTRL, AUTH and POP3 login failures, FINGER), POP3 sync and filters (where XMail writes those logs), webmail errors and (opt-in) per-domain counts.',
       headline
       + [g.row('Hosts'), fleet]
       + [g.row('Mail flow')] + flow
@@ -329,6 +393,8 @@ local g = import 'lib.libsonnet';
       + [g.row('Delivery delay')] + delay
       + [g.row('Spool queue')] + spool
       + [g.row('POP3')] + pop3
+      + [g.row('Security')] + security
+      + [g.row('POP3 sync and filters')] + psyncFilters
       + [g.row('Webmail')] + webmail
       + [g.row('Per domain', collapsed=true, panels=domains)],
       [

@@ -127,9 +127,28 @@ local constant(n, v) = [['const', n, v]];
       ['xmail_delivery_delay_seconds_bucket', { type: 'SMTP', le: '900' }, daily(days, 0, 0.02)],
       ['xmail_delivery_delay_seconds_bucket', { type: 'SMTP', le: '+Inf' }, daily(days, 0, 0.02)],
       ['xmail_delivery_delay_seconds_count', { type: 'SMTP' }, daily(days, 0, 0.02)],
+      // The admin logs in a few times a day and mistypes once in a while; one external
+      // POP3 account synced every 10 minutes day and night, failing now and then; the
+      // filters pass nearly everything and reject a few messages an hour by day.
+      ['xmail_ctrl_logins_total', { result: 'ok' }, daily(days, 0, 0.005)],
+      ['xmail_ctrl_logins_total', { result: 'failed' }, daily(days, 0, 0.001)],
+      ['xmail_psync_syncs_total', { result: 'ok' }, daily(days, 0.1, 0.1)],
+      ['xmail_psync_syncs_total', { result: 'failed' }, daily(days, 0.004, 0.004)],
+      ['xmail_psync_syncs_total', { result: 'no_user' }, constant(days * D + 1, 0)],
+      ['xmail_psync_messages_total', { result: 'synced' }, daily(days, 0.01, 0.05)],
+      ['xmail_filter_runs_total', { stage: 'in', result: 'passed' }, daily(days, 0, 0.25)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'passed' }, daily(days, 0, 0.2)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'rejected' }, daily(days, 0.002, 0.03)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'error' }, constant(days * D + 1, 0)],
     ] + [
       ['xmail_exporter_log_directory_exists', { log: l }, constant(days * D + 1, 1)]
       for l in ['smtp', 'smail', 'pop3']
+    ] + [
+      ['xmail_exporter_log_files', { log: l }, constant(days * D + 1, 3)]
+      for l in ['smtp', 'smail', 'pop3', 'ctrl', 'psync', 'filters']
+    ] + [
+      ['xmail_exporter_log_files', { log: l }, constant(days * D + 1, 0)]
+      for l in ['lmail', 'finger']
     ] + spool(days * D + 1, 40, 2, 1) + (
       if webmail then [
         ['xmail_exporter_log_directory_exists', { log: 'webmail' }, constant(days * D + 1, 1)],
@@ -175,6 +194,18 @@ local constant(n, v) = [['const', n, v]];
       ['xmail_delivery_delay_seconds_bucket', { type: 'SMTP', le: '900' }, daily(days, 1.95, 4.9)],
       ['xmail_delivery_delay_seconds_bucket', { type: 'SMTP', le: '+Inf' }, daily(days, 2, 5)],
       ['xmail_delivery_delay_seconds_count', { type: 'SMTP' }, daily(days, 2, 5)],
+      // Several admins and monitoring on the admin port, a few typos; PSYNC for dozens of
+      // accounts (one of them dead); an antivirus and a spam filter rejecting steadily.
+      ['xmail_ctrl_logins_total', { result: 'ok' }, daily(days, 0.05, 0.2)],
+      ['xmail_ctrl_logins_total', { result: 'failed' }, daily(days, 0.002, 0.01)],
+      ['xmail_psync_syncs_total', { result: 'ok' }, daily(days, 3, 3)],
+      ['xmail_psync_syncs_total', { result: 'failed' }, daily(days, 0.1, 0.1)],
+      ['xmail_psync_syncs_total', { result: 'no_user' }, daily(days, 0.01, 0.01)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'passed' }, daily(days, 18, 45)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'rejected' }, daily(days, 2, 4)],
+      ['xmail_filter_runs_total', { stage: 'post-rcpt', result: 'rejected' }, daily(days, 0.5, 1)],
+      ['xmail_filter_runs_total', { stage: 'post-data', result: 'error' }, constant(days * D + 1, 0)],
+      ['xmail_lmail_messages_total', {}, daily(days, 0.5, 2)],
     ] + [
       ['xmail_exporter_log_last_event_timestamp_seconds', { log: l }, [['clock', days * D + 1]]]
       for l in ['smtp', 'smail', 'pop3']
@@ -388,6 +419,81 @@ local constant(n, v) = [['const', n, v]];
           fires(60, 'XmailPop3LoginFailureBurst', { instance: i },
                 'POP3 login failure burst on %s' % i,
                 '200 POP3 logins failed on %s in the last 5 minutes (threshold %s): password guessing, or a client with a stale password. Check the client IPs of the ELOGIN lines.' % [i, t.pop3FailuresPer5m]),
+        ],
+      },
+      {
+        name: 'fires: password guessing on the CTRL (admin) port',
+        interval: '1m',
+        input_series: series(i, [
+          ['xmail_ctrl_logins_total', { result: 'failed' }, [['rate', 30, 0.01], ['rate', 60, 2]]],
+          ['xmail_ctrl_logins_total', { result: 'ok' }, [['rate', 90, 0.01]]],
+        ]),
+        alert_rule_test: [
+          silent(30, 'XmailCtrlLoginFailures'),
+          fires(60, 'XmailCtrlLoginFailures', { instance: i },
+                'Failed logins on the XMail admin port of %s' % i,
+                '30 logins on the XMail CTRL (admin) port of %s failed in the last 15 minutes (threshold %s): someone guesses the administrator password, or an admin tool uses an old one. Check the client IPs of the FAIL lines of the ctrl log.' % [i, t.ctrlFailuresPer15m]),
+        ],
+      },
+      {
+        // Syncs work for an hour, then every sync fails (the remote server is unreachable).
+        name: 'fires: every POP3 sync fails',
+        interval: '1m',
+        input_series: series(i, [
+          ['xmail_psync_syncs_total', { result: 'ok' }, [['rate', 60, 0.2], ['hold', 120]]],
+          ['xmail_psync_syncs_total', { result: 'failed' }, [['rate', 60, 0], ['rate', 120, 0.5]]],
+          ['xmail_psync_syncs_total', { result: 'no_user' }, constant(180, 0)],
+        ]),
+        alert_rule_test: [
+          silent(90, 'XmailPsyncFailing'),
+          silent(125, 'XmailPsyncFailing'),
+          fires(150, 'XmailPsyncFailing', { instance: i },
+                'Every POP3 sync of the last hour failed on %s' % i,
+                '30 syncs of external POP3 accounts (POP3LINKS) failed on %s in the last hour and none succeeded (threshold %s failures): the remote POP3 servers cannot be reached (DNS, network, firewall), or their passwords or the local users are gone. Mail of those accounts is not fetched.' % [i, t.psyncMinFailuresPerHour]),
+        ],
+      },
+      {
+        // One dead account among working ones: failures every hour, but syncs succeed too.
+        name: 'quiet: one dead POP3 account among working ones',
+        interval: '1m',
+        input_series: series('psync.example.org:10587', [
+          ['xmail_psync_syncs_total', { result: 'ok' }, [['rate', 180, 0.5]]],
+          ['xmail_psync_syncs_total', { result: 'failed' }, [['rate', 180, 0.5]]],
+          ['xmail_psync_syncs_total', { result: 'no_user' }, [['rate', 180, 0.1]]],
+        ]),
+        alert_rule_test: [silent(m, 'XmailPsyncFailing') for m in [60, 120, 170]],
+      },
+      {
+        // Filters that cannot run (post-data filter missing), not filters that reject.
+        name: 'fires: post-data filters fail to run',
+        interval: '1m',
+        input_series: series(i, [
+          ['xmail_filter_runs_total', { stage: 'post-data', result: 'passed' }, [['rate', 90, 1]]],
+          ['xmail_filter_runs_total', { stage: 'post-data', result: 'rejected' }, [['rate', 90, 0.1]]],
+          ['xmail_filter_runs_total', { stage: 'post-data', result: 'error' }, [['rate', 30, 0], ['rate', 60, 0.4]]],
+        ]),
+        alert_rule_test: [
+          silent(30, 'XmailFilterErrors'),
+          silent(40, 'XmailFilterErrors'),
+          fires(60, 'XmailFilterErrors', { instance: i, stage: 'post-data' },
+                'XMail post-data filters fail to run on %s' % i,
+                '6 post-data filter runs on %s could not run in the last 15 minutes (threshold: more than %s, for %s): a filter program is missing, not executable, crashes or times out. Depending on the filter flags the messages pass unfiltered or are refused.' % [i, t.filterErrorsPer15m, t.filterErrorsFor]),
+        ],
+      },
+      {
+        name: 'fires: a filter stage rejects far more than the same hour last week',
+        interval: '5m',
+        local m0 = W + 2 * H,
+        input_series: series(i, [
+          ['xmail_filter_runs_total', { stage: 'post-data', result: 'rejected' }, [['rate', m0, 0.1], ['rate', 3 * H, 3]]],
+          ['xmail_filter_runs_total', { stage: 'post-data', result: 'passed' }, [['rate', m0 + 3 * H, 1]]],
+          ['xmail_filter_runs_total', { stage: 'in', result: 'rejected' }, [['rate', m0 + 3 * H, 0.1]]],
+        ], 5),
+        alert_rule_test: [
+          silent(m0, 'XmailFilterRejectSpike'),
+          fires(m0 + 2 * H, 'XmailFilterRejectSpike', { instance: i, stage: 'post-data' },
+                'XMail post-data filters rejected 180 messages in an hour on %s' % i,
+                'The post-data filters of XMail on %s rejected 180 messages in the last hour (threshold %s), more than %s times the same hour one week ago. A spam or virus wave, or a filter (its rules, signatures or the service it asks) that now rejects legitimate mail.' % [i, t.filterRejectMinPerHour, t.filterRejectFactor]),
         ],
       },
       {

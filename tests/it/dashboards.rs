@@ -74,6 +74,13 @@ const CONTRACT_METRICS: &[&str] = &[
     "xmail_smtp_dnsbl_refusals_total",
     "xmail_smtp_auth_failures_total",
     "xmail_pop3_logins_total",
+    "xmail_ctrl_logins_total",
+    "xmail_psync_syncs_total",
+    "xmail_psync_messages_total",
+    "xmail_psync_bytes_total",
+    "xmail_filter_runs_total",
+    "xmail_lmail_messages_total",
+    "xmail_finger_queries_total",
     "xmail_pop3_mailbox_messages",
     "xmail_pop3_mailbox_size_bytes",
     "xmail_delivery_delay_seconds",
@@ -94,6 +101,7 @@ const CONTRACT_METRICS: &[&str] = &[
     "xmail_exporter_log_truncations_total",
     "xmail_exporter_log_read_errors_total",
     "xmail_exporter_log_directory_exists",
+    "xmail_exporter_log_files",
     "xmail_exporter_delivery_delay_evictions_total",
     "xmail_exporter_delivery_delay_unmatched_total",
     "xmail_exporter_spool_scan_errors_total",
@@ -145,7 +153,27 @@ const CONTRACT_LABEL_VALUES: &[(&str, &str, &[&str])] = &[
     (
         "xmail_exporter_log_",
         "log",
-        &["smtp", "smail", "pop3", "webmail"],
+        &[
+            "smtp", "smail", "pop3", "webmail", "ctrl", "psync", "filters", "lmail", "finger",
+        ],
+    ),
+    ("xmail_ctrl_logins_total", "result", &["ok", "failed"]),
+    (
+        "xmail_psync_syncs_total",
+        "result",
+        &["ok", "failed", "no_user"],
+    ),
+    ("xmail_psync_messages_total", "result", &["synced", "error"]),
+    ("xmail_psync_bytes_total", "result", &["synced", "error"]),
+    (
+        "xmail_filter_runs_total",
+        "stage",
+        &["in", "out", "post-rcpt", "pre-data", "post-data"],
+    ),
+    (
+        "xmail_filter_runs_total",
+        "result",
+        &["passed", "modified", "rejected", "error", "skipped"],
     ),
     (
         "xmail_spool_messages",
@@ -1285,10 +1313,60 @@ fn per_hour_panels_say_so_and_have_a_minimum_interval() {
         "xmail_webmail_errors_total",
         "xmail_smtp_dnsbl_refusals_total",
         "xmail_smtp_auth_failures_total",
+        r#"xmail_ctrl_logins_total{job=~"$job", instance=~"$instance"}"#,
+        r#"xmail_pop3_logins_total{job=~"$job", instance=~"$instance", result="failed"}"#,
+        "xmail_finger_queries_total",
+        "sum by (result) (rate(xmail_psync_syncs_total",
+        "sum by (result) (rate(xmail_psync_messages_total",
+        "sum by (result) (rate(xmail_psync_bytes_total",
+        "sum by (stage, result) (rate(xmail_filter_runs_total",
+        "xmail_lmail_messages_total",
     ] {
         assert!(
             exprs.iter().any(|e| e.contains(needle)),
             "no overview panel reads {needle}"
+        );
+    }
+}
+
+/// The logs XMail writes only when asked to: each has a stat that says "not enabled (switch)"
+/// when xmail_exporter_log_files is 0, and the panels reading them say so.
+#[test]
+fn optional_logs_say_when_they_are_not_enabled() {
+    let d = dashboard("xmail-overview.json");
+    for (stat, log, switch) in [
+        ("CTRL log", "ctrl", "-Cl"),
+        ("FINGER log", "finger", "-Fl"),
+        ("PSYNC log", "psync", "-Yl"),
+        ("Filters log", "filters", "-Qg"),
+        ("LMAIL log", "lmail", "-Ll"),
+    ] {
+        let p = panel_by_title(&d.json, stat);
+        assert_eq!(p["type"], "stat", "{stat}");
+        let e = p["targets"][0]["expr"].as_str().unwrap();
+        assert!(
+            e.contains(&format!(
+                r#"xmail_exporter_log_files{{job=~"$job", instance=~"$instance", log="{log}"}}"#
+            )),
+            "{stat}: {e}"
+        );
+        let mappings = serde_json::to_string(&p["fieldConfig"]["defaults"]["mappings"]).unwrap();
+        assert!(
+            mappings.contains(&format!("not enabled ({switch})")),
+            "{stat}: {mappings}"
+        );
+    }
+    for (title_, switch) in [
+        ("CTRL logins failed per hour", "-Cl"),
+        ("FINGER queries per hour", "-Fl"),
+        ("POP3 syncs per hour by result", "-Yl"),
+        ("Filter runs per hour by stage and result", "-Qg"),
+    ] {
+        let p = panel_by_title(&d.json, title_);
+        let desc = p["description"].as_str().unwrap();
+        assert!(
+            desc.contains("not enabled") && desc.contains(switch),
+            "{title_}: {desc}"
         );
     }
 }
