@@ -14,7 +14,7 @@
 //! logins, failures) is the metrics' business.
 
 use super::error::ParseError;
-use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::fields::{between, record, seps_from_left, seps_from_right};
 use super::pop3::LoginResult;
 use super::time::LocalTime;
 
@@ -66,11 +66,7 @@ pub struct CtrlEvent<'a> {
 
 /// Parses one CTRL log line (without its LF; a trailing CR is removed here).
 pub fn parse_ctrl(line: &[u8]) -> Result<CtrlEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     // Left: after the peer IP and after the user name.
     let mut left = [0usize; 2];
     if seps_from_left(inner, &mut left) < 2 {

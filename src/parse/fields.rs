@@ -6,6 +6,8 @@
 
 use memchr::memrchr_iter;
 
+use super::error::ParseError;
+
 /// The domain of an address: what follows its last `@`; `None` without an `@`.
 #[inline]
 pub fn domain_of(address: &[u8]) -> Option<&[u8]> {
@@ -28,6 +30,17 @@ pub fn unquote(line: &[u8]) -> Option<&[u8]> {
         [b'"', inner @ .., b'"'] => Some(inner),
         _ => None,
     }
+}
+
+/// A quoted record's inside: the line without a trailing CR and without its outer quotes.
+/// An empty line is [`ParseError::Empty`], one that is not quoted [`ParseError::NotQuoted`].
+#[inline]
+pub fn record(line: &[u8]) -> Result<&[u8], ParseError> {
+    let line = trim_cr(line);
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    unquote(line).ok_or(ParseError::NotQuoted)
 }
 
 /// Is the TAB at `i` the middle of a `"<TAB>"` separator?

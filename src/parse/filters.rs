@@ -41,7 +41,7 @@
 //! reports elsewhere; this log still says `7`.
 
 use super::error::ParseError;
-use super::fields::{between, seps_from_left, trim_cr, unquote};
+use super::fields::{between, record, seps_from_left};
 use super::time::LocalTime;
 
 crate::label_enum! {
@@ -185,11 +185,7 @@ fn parse_i32(b: &[u8]) -> Option<i32> {
 
 /// Parses one filter log line (without its LF; a trailing CR is removed here).
 pub fn parse_filter(line: &[u8]) -> Result<FilterEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     let mut s = [0usize; 9];
     if seps_from_left(inner, &mut s) < 9 {
         return Err(ParseError::FieldCount);

@@ -8,7 +8,7 @@
 //! metrics' business, and the query itself is not a label value.
 
 use super::error::ParseError;
-use super::fields::{between, seps_from_left, trim_cr, unquote};
+use super::fields::{between, record, seps_from_left};
 use super::time::LocalTime;
 
 /// One FINGER log record. Every field borrows from the line.
@@ -28,11 +28,7 @@ pub struct FingerEvent<'a> {
 
 /// Parses one FINGER log line (without its LF; a trailing CR is removed here).
 pub fn parse_finger(line: &[u8]) -> Result<FingerEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     let mut left = [0usize; 4];
     if seps_from_left(inner, &mut left) < 4 {
         return Err(ParseError::FieldCount);

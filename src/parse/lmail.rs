@@ -10,7 +10,7 @@
 //! counting and dating it is the metrics' business.
 
 use super::error::ParseError;
-use super::fields::{between, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::fields::{between, record, seps_from_left, seps_from_right};
 use super::time::LocalTime;
 
 /// One LMAIL log record. Every field borrows from the line.
@@ -28,11 +28,7 @@ pub struct LmailEvent<'a> {
 
 /// Parses one LMAIL log line (without its LF; a trailing CR is removed here).
 pub fn parse_lmail(line: &[u8]) -> Result<LmailEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     let mut left = [0usize; 1];
     if seps_from_left(inner, &mut left) < 1 {
         return Err(ParseError::FieldCount);

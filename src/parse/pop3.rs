@@ -7,7 +7,7 @@
 //! log it), so the status is read from the right. Neither the user nor the password is kept.
 
 use super::error::ParseError;
-use super::fields::{between, parse_u64, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::fields::{between, parse_u64, record, seps_from_left, seps_from_right};
 
 use super::time::LocalTime;
 
@@ -44,11 +44,7 @@ pub struct Pop3Event<'a> {
 
 /// Parses one POP3 log line (without its LF; a trailing CR is removed here).
 pub fn parse_pop3(line: &[u8]) -> Result<Pop3Event<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     let mut left = [0usize; 5];
     if seps_from_left(inner, &mut left) < 5 {
         return Err(ParseError::FieldCount);

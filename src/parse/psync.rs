@@ -14,7 +14,7 @@
 //! What a result means for the metrics is the metrics' business.
 
 use super::error::ParseError;
-use super::fields::{between, parse_u64, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::fields::{between, parse_u64, record, seps_from_left, seps_from_right};
 use super::time::LocalTime;
 
 crate::label_enum! {
@@ -69,11 +69,7 @@ pub struct PsyncEvent<'a> {
 
 /// Parses one PSYNC log line (without its LF; a trailing CR is removed here).
 pub fn parse_psync(line: &[u8]) -> Result<PsyncEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
     // Left: after the time, the local domain, the local user and the remote domain.
     let mut left = [0usize; 4];
     if seps_from_left(inner, &mut left) < 4 {

@@ -4,7 +4,9 @@
 //! between is the HELO.
 
 use super::error::ParseError;
-use super::fields::{between, parse_u64, seps_from_left, seps_from_right, trim_cr, unquote};
+use super::fields::{
+    between, parse_u64, record, seps_from_left, seps_from_right, trim_cr, unquote,
+};
 use super::status::{ParsedStatus, parse_status};
 use super::time::LocalTime;
 
@@ -71,11 +73,7 @@ pub fn is_loopback(ip: &[u8]) -> bool {
 
 /// Parses one SMTP log line (without its LF; a trailing CR is removed here).
 pub fn parse_smtp(line: &[u8]) -> Result<SmtpEvent<'_>, ParseError> {
-    let line = trim_cr(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let inner = unquote(line).ok_or(ParseError::NotQuoted)?;
+    let inner = record(line)?;
 
     // Count up to 13 separators from the left: 11 means a pre-1.12 record of 12 fields,
     // 12 a record of 13; 13 means a HELO with a separator inside.

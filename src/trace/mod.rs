@@ -482,10 +482,7 @@ impl Collect<'_> {
                     order: (ev.time, 0, seq),
                 };
                 if !ev.message_id.is_empty() && !ev.sender.is_empty() {
-                    let sender = lower(ev.sender);
-                    if !self.senders.contains(&sender) {
-                        self.senders.insert(sender);
-                    }
+                    self.senders.insert(lower(ev.sender));
                 }
                 message_for(&mut self.messages, lossy(ev.message_id), ev.time)
                     .lines

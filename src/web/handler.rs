@@ -172,13 +172,7 @@ async fn desk(
         .headers()
         .get(hyper::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    let lang = console::language(
-        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .find(|(k, _)| k == "lang")
-            .map(|(_, v)| v.into_owned())
-            .as_deref(),
-        accept_language,
-    );
+    let lang = console::request_lang(req.uri(), accept_language);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return handle(req, state).await;
     }
@@ -206,7 +200,7 @@ async fn desk(
         }
         return closing(r);
     }
-    console::answer(console, req.uri(), accept_language)
+    console::answer(console, req.uri(), lang)
         .await
         .into_response()
 }
@@ -365,7 +359,7 @@ fn internal_error() -> Response<Reply> {
 }
 
 fn landing_page(metrics_path: &str) -> String {
-    let path = html_escape(metrics_path);
+    let path = console::page::esc(metrics_path);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>XMail Exporter</title></head>\n\
          <body>\n<h1>XMail Exporter</h1>\n<p>Prometheus metrics from XMail SMTP/SMAIL and Nmail webmail logs.</p>\n\
@@ -374,11 +368,4 @@ fn landing_page(metrics_path: &str) -> String {
         crate::VERSION,
         crate::REVISION
     )
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -243,6 +243,12 @@ pub fn language(lang_param: Option<&str>, accept_language: Option<&str>) -> Lang
     }
 }
 
+/// The language of a request: its `lang=` parameter, else its `Accept-Language` header
+/// (see [`language`]).
+pub fn request_lang(uri: &Uri, accept_language: Option<&str>) -> Lang {
+    language(params(uri).lang.as_deref(), accept_language)
+}
+
 /// A bad request: said in the page's language.
 #[derive(Debug)]
 struct BadRequest(String);
@@ -381,11 +387,10 @@ pub fn refused(path: &str, lang: Lang, why: &Refusal) -> Answer {
 }
 
 /// Answers an admitted request for `path`.
-pub async fn answer(console: &Arc<Console>, uri: &Uri, accept_language: Option<&str>) -> Answer {
+pub async fn answer(console: &Arc<Console>, uri: &Uri, lang: Lang) -> Answer {
     let path = uri.path();
     let api = path.starts_with("/api/");
     let p = params(uri);
-    let lang = language(p.lang.as_deref(), accept_language);
     let Ok(permit) = console.searches.clone().try_acquire_owned() else {
         return Answer::error(
             api,

@@ -194,15 +194,13 @@ pub fn desk(
     if refusals.is_empty() {
         let _ = writeln!(b, "<p>{}</p>", esc(d.no_refusals));
     } else {
-        let _ = writeln!(
+        let _ = write!(
             b,
-            "<p class=\"note\">{refusals_seen} {}</p>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            esc(d.refusals_seen),
-            esc(w.time),
-            esc(d.client),
-            esc(w.status),
-            esc(d.what_happened),
+            "<p class=\"note\">{refusals_seen} {}</p>\n<table>",
+            esc(d.refusals_seen)
         );
+        head_row(&mut b, &[w.time, d.client, w.status, d.what_happened]);
+        b.push('\n');
         for line in refusals {
             let Ok(ev) = parse_smtp(line) else { continue };
             let target = [ev.recipient, ev.sender]
@@ -270,15 +268,10 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) 
     }
     b.push_str("</div>\n<div class=\"cols\">");
     // Per hour: only the hours with traffic.
-    let _ = write!(
+    titled_table(
         b,
-        "<div><h3>{}</h3><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.per_hour),
-        esc(w.hour),
-        esc(w.received),
-        esc(w.delivered),
-        esc(w.bounced),
-        esc(w.refused)
+        w.per_hour,
+        &[w.hour, w.received, w.delivered, w.bounced, w.refused],
     );
     for h in &r.per_hour {
         let x = &h.traffic;
@@ -292,14 +285,7 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) 
         );
     }
     b.push_str("</table></div>");
-    let _ = write!(
-        b,
-        "<div><h3>{}</h3><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(w.refusals),
-        esc(w.count),
-        esc(w.status),
-        esc(w.reason)
-    );
+    titled_table(b, w.refusals, &[w.count, w.status, w.reason]);
     for row in &r.refusals {
         let _ = write!(
             b,
@@ -310,13 +296,7 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) 
         );
     }
     b.push_str("</table></div>");
-    let _ = write!(
-        b,
-        "<div><h3>{}</h3><table><tr><th>{}</th><th>{}</th></tr>",
-        esc(w.top_senders),
-        esc(w.messages),
-        esc(w.sender)
-    );
+    titled_table(b, w.top_senders, &[w.messages, w.sender]);
     for row in &r.top_senders {
         let _ = write!(
             b,
@@ -332,13 +312,7 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) 
         );
     }
     b.push_str("</table></div>");
-    let _ = write!(
-        b,
-        "<div><h3>{}</h3><table><tr><th>{}</th><th>{}</th></tr>",
-        esc(w.top_domains),
-        esc(w.deliveries),
-        esc(w.domain)
-    );
+    titled_table(b, w.top_domains, &[w.deliveries, w.domain]);
     for row in &r.top_recipient_domains {
         let _ = write!(
             b,
@@ -348,6 +322,22 @@ fn summary(b: &mut String, d: &DeskWords, w: &Words, lang: Lang, day: &Day<'_>) 
         );
     }
     b.push_str("</table></div></div></section>\n");
+}
+
+/// A table's header row, its cells escaped.
+fn head_row(b: &mut String, headers: &[&str]) {
+    b.push_str("<tr>");
+    for h in headers {
+        let _ = write!(b, "<th>{}</th>", esc(h));
+    }
+    b.push_str("</tr>");
+}
+
+/// Opens one of the summary's tables: its heading, then its header row. The caller adds the
+/// rows and `</table></div>`.
+fn titled_table(b: &mut String, title: &str, headers: &[&str]) {
+    let _ = write!(b, "<div><h3>{}</h3><table>", esc(title));
+    head_row(b, headers);
 }
 
 /// The story of the messages a search found.
@@ -376,16 +366,14 @@ pub fn trace(lang: Lang, form: &Form<'_>, messages: &[Message], truncated: bool)
         } else {
             m.message_id.clone()
         };
-        let _ = writeln!(
+        let _ = write!(
             b,
-            "<h3>{} <code>{}</code></h3>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "<h3>{} <code>{}</code></h3>\n<table>",
             esc(w.message),
-            esc(&id),
-            esc(w.time),
-            esc(d.log),
-            esc(w.status),
-            esc(d.what_happened)
+            esc(&id)
         );
+        head_row(&mut b, &[w.time, d.log, w.status, d.what_happened]);
+        b.push('\n');
         for e in &m.lines {
             let _ = writeln!(
                 b,
