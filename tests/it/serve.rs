@@ -184,8 +184,17 @@ fn appended_lines_are_counted_exactly() {
     let (euc, _, _) = encoding_rs::EUC_KR.encode("[2026-11-28 09:00:08] 로그인 실패\n");
     logs.append_web("error-20261128.txt", &euc);
     logs.append_web("error-20261128.txt", "\nSMTP 발송 실패\n".as_bytes());
+    // A scrape gathers one family after another while the tail thread goes on (and the
+    // per-category counts are published once per read): wait until the errors and their event
+    // time are in too, not only the line count.
     let s = ex.wait_for("the webmail lines", |s| {
         lines(s, "webmail", "parsed") == 2.0
+            && s.sum("xmail_webmail_errors_total") == 2.0
+            && per_log(
+                s,
+                "xmail_exporter_log_last_event_timestamp_seconds",
+                "webmail",
+            ) > 0.0
     });
 
     // Everything, exactly.
@@ -389,7 +398,10 @@ fn a_missing_webmail_directory_is_a_state_not_an_error() {
         &logs.webmail.join("error-20261128.txt"),
         b"[2026-11-28 10:00:00] login failed\n",
     );
-    let s = ex.wait_for("the webmail line", |s| lines(s, "webmail", "parsed") == 1.0);
+    // The directory's state is published after the pass that read the line: wait for both.
+    let s = ex.wait_for("the webmail line", |s| {
+        lines(s, "webmail", "parsed") == 1.0 && per_log(s, DIR_EXISTS, "webmail") == 1.0
+    });
     assert_eq!(per_log(&s, DIR_EXISTS, "webmail"), 1.0);
     assert_eq!(s.sum("xmail_exporter_log_read_errors_total"), 0.0);
     assert_eq!(ex.get("/-/ready").0, 200);
@@ -427,7 +439,10 @@ fn a_php_stack_trace_is_one_webmail_error() {
         std::fs::read(root().join("examples/webmail-stack-trace/error-20261128.txt")).unwrap();
     let n_lines = sample.iter().filter(|&&b| b == b'\n').count() as f64;
     logs.append_web("error-20261128.txt", &sample);
-    let s = ex.wait_for("the trace", |s| lines(s, "webmail", "parsed") == n_lines);
+    // The line count and the error counts are separate families of one scrape: wait for both.
+    let s = ex.wait_for("the trace", |s| {
+        lines(s, "webmail", "parsed") == n_lines && s.sum("xmail_webmail_errors_total") == 2.0
+    });
     assert_eq!(s.sum("xmail_webmail_errors_total"), 2.0, "{}", s.text);
     assert_eq!(
         s.value("xmail_webmail_errors_total", &[("category", "mailbox")]),
@@ -861,8 +876,16 @@ fn the_other_xmail_logs_are_followed_and_their_secrets_stay_out_of_the_log() {
         b"\"192.0.2.1\"\t\"admin\"\t\"s3cret-pass\n",
     );
     logs.append("pop3-202611270000", b"\"a\"\t\"b\"\t\"pop-s3cret\n");
+    // The files appear one after another and are read in passes; the counts of a read and the
+    // file counts of a pass are published as they come: wait for all of them.
     let s = ex.wait_for("the lines", |s| {
-        lines(s, "ctrl", "malformed") == 1.0 && lines(s, "pop3", "malformed") == 1.0
+        lines(s, "ctrl", "malformed") == 1.0
+            && lines(s, "pop3", "malformed") == 1.0
+            && lines(s, "ctrl", "parsed") == 1.0
+            && lines(s, "filters", "parsed") == 1.0
+            && s.sum("xmail_ctrl_logins_total") == 1.0
+            && s.sum("xmail_filter_runs_total") == 1.0
+            && s.value("xmail_exporter_log_files", &[("log", "ctrl")]) == 1.0
     });
     assert_eq!(lines(&s, "ctrl", "parsed"), 1.0);
     assert_eq!(lines(&s, "filters", "parsed"), 1.0);
