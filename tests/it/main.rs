@@ -25,6 +25,12 @@ mod dashboards;
 /// A real Prometheus scrapes the exporter; every dashboard query and alert rule must work.
 mod prometheus_e2e;
 
+/// The throw-away Prometheus server of the end-to-end tests: start, query API, Grafana variables.
+mod prom;
+
+/// Three exporters (three mail hosts), one Prometheus scraping them, a second federating it.
+mod fleet;
+
 /// Exactly-once counting across SIGKILL restarts, rotations and truncations.
 mod torture;
 
