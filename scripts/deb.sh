@@ -107,7 +107,7 @@ sh -n deploy/debian/postrm
 
 step "man page (help2man)"
 mkdir -p target/debian-man
-help2man --no-info --section=1 --include=deploy/debian/xmail_exporter.h2m \
+help2man --no-info --section=1 --version-string="$version" --include=deploy/debian/xmail_exporter.h2m \
   --name="Prometheus exporter for XMail mail-server and Nmail webmail logs" \
   --output=target/debian-man/xmail_exporter.1 "$bin"
 gzip -9nf target/debian-man/xmail_exporter.1
@@ -182,10 +182,12 @@ else
   rm -f "$base.ok"
   debootstrap --variant=minbase --include=systemd "$SUITE" "$base" "$MIRROR" >target/deb-chroot/debootstrap.log 2>&1 ||
     die "debootstrap $SUITE into $base failed: see target/deb-chroot/debootstrap.log"
+  # Package lists, should the package ever depend on something the base lacks.
+  chroot "$base" apt-get update -qq </dev/null
   touch "$base.ok"
 fi
 
-step "chroot: copy, mount /proc, apt-get update"
+step "chroot: copy, mount /proc"
 remove_tree "$run"
 cp -a "$base" "$run"
 mount -t proc proc "$run/proc"
@@ -204,7 +206,6 @@ chmod 755 "$run/usr/sbin/policy-rc.d"
 mkdir -p "$run/tmp/debs"
 cp "$deb" "$old_deb" "$run/tmp/debs/"
 in_chroot() { chroot "$run" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null; }
-in_chroot apt-get update -qq
 fail() {
   echo "deb.sh test: $*" >&2
   exit 1
@@ -281,6 +282,13 @@ done
 # Kept on purpose (deploy/debian/postrm): ACLs on the mail server's files name the group.
 in_chroot getent passwd xmail_exporter >/dev/null || fail "the purge removed the user xmail_exporter (postrm keeps it)"
 echo "left after purge: user and group xmail_exporter (on purpose); no file of the package"
+
+step "install again after the purge, purge again"
+# The user left by the purge is taken as it is.
+in_chroot apt-get install -y -q --no-install-recommends "/tmp/debs/$(basename "$deb")"
+[ "$(installed_version)" = "installed $version-1" ] || fail "installing again after the purge: dpkg says: $(installed_version)"
+[ "$(in_chroot getent passwd xmail_exporter | cut -d: -f3)" = "$uid" ] || fail "the user xmail_exporter changed its uid on the new install"
+in_chroot apt-get purge -y -q "$pkg"
 
 step_end
 echo "== all Debian package tests passed in $((($(now_ms) - total_start) / 1000)) s"
