@@ -49,4 +49,7 @@ if [ -x scripts/check-rules.sh ]; then
   echo "== alert rules"
   scripts/check-rules.sh
 fi
+# The Debian package: lintian, then install, upgrade and purge in a Debian 12 chroot (root).
+echo "== Debian package"
+if [ "$(id -u)" = 0 ]; then scripts/deb.sh test; else scripts/deb.sh; fi
 echo "== all tests passed"
