@@ -300,12 +300,12 @@ mod tests {
         assert!(cpu > 0.0 && cpu < 3600.0, "cpu {cpu}");
         let (kind, _, rss) = get("process_resident_memory_bytes");
         assert_eq!(kind, MetricType::GAUGE);
-        assert!(rss > 1e5 && rss < 1e11, "resident {rss}");
+        assert!((1e5..1e11).contains(&rss), "resident {rss}");
         let (_, _, vsize) = get("process_virtual_memory_bytes");
-        assert!(vsize >= 0.0 && vsize < 1e12, "virtual {vsize}");
+        assert!((0.0..1e12).contains(&vsize), "virtual {vsize}");
         let (_, help, handles) = get("process_open_fds");
         assert_eq!(help, "Number of open file descriptors.");
-        assert!(handles >= 0.0 && handles < 1e6, "handles {handles}");
+        assert!((0.0..1e6).contains(&handles), "handles {handles}");
         if under_wine() {
             // Wine answers GetProcessHandleCount with 0 and fills no private bytes.
             eprintln!(
@@ -317,7 +317,7 @@ mod tests {
         }
         assert_eq!(get("process_max_fds").2, MAX_HANDLES as f64);
         let (_, _, threads) = get("process_threads");
-        assert!(threads >= 2.0 && threads < 1e4, "threads {threads}");
+        assert!((2.0..1e4).contains(&threads), "threads {threads}");
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
