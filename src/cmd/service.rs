@@ -226,6 +226,7 @@ fn install(flags: &[OsString]) -> anyhow::Result<()> {
     if let Some(state) = run_args(&parsed).and_then(|s| s.state_file.as_deref()) {
         writable.extend(state.parent().map(Path::to_path_buf));
     }
+    writable.dedup();
     for dir in writable {
         println!("  mkdir \"{}\"", dir.display());
         println!(
