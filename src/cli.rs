@@ -58,9 +58,15 @@ pub struct Cli {
     #[arg(long = "log.level", global = true, value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
 
-    /// Output format of log messages (on stderr).
+    /// Output format of log messages.
     #[arg(long = "log.format", global = true, value_enum, default_value_t = LogFormat::Logfmt)]
     pub log_format: LogFormat,
+
+    /// Append log messages to this file instead of writing them on stderr (the Windows
+    /// service's default: %ProgramData%\xmail_exporter\xmail_exporter.log). A file of 10 MiB
+    /// or more at start is moved to FILE.old first.
+    #[arg(long = "log.file", global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// Subcommands.
@@ -71,6 +77,43 @@ pub enum Command {
     /// Follow messages through the SMTP and SMAIL logs: by message ID (S293D9), address or
     /// spool file name.
     Trace(TraceArgs),
+    /// Run as a Windows service: install it, uninstall it, or (what the Service Control
+    /// Manager starts) run it.
+    #[cfg(windows)]
+    Service(ServiceArgs),
+}
+
+/// Flags of `service`.
+#[cfg(windows)]
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ServiceAction,
+}
+
+/// `service` subcommands.
+#[cfg(windows)]
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Register the service xmail_exporter (automatic start, account
+    /// NT SERVICE\xmail_exporter) to run this program with the serving flags given after
+    /// `--`, e.g. `service install -- --xmail.log-dir=C:\MailRoot\logs`. Run as
+    /// administrator.
+    Install {
+        /// Serving flags (and --config, --log.*) the service runs with; full paths only.
+        #[arg(last = true, value_name = "FLAGS")]
+        flags: Vec<std::ffi::OsString>,
+    },
+    /// Stop the service if it runs and remove it. Run as administrator.
+    Uninstall,
+    /// What the Service Control Manager starts: serve until the service is stopped. Not for
+    /// a console.
+    Run {
+        /// Flags of the serving mode.
+        #[command(flatten)]
+        serve: Box<ServeArgs>,
+    },
 }
 
 /// Flags of `trace`.

@@ -3,4 +3,6 @@
 
 pub mod report;
 pub mod serve;
+#[cfg(windows)]
+pub mod service;
 pub mod trace;

@@ -1,10 +1,11 @@
 //! The default command: follow the log directories and serve `/metrics`.
 //!
 //! Start-up order: the open file limit raised, metrics, listeners (so a port clash fails
-//! before anything else runs), the tail thread, the HTTP server. On SIGINT or SIGTERM the
-//! server stops accepting, open requests finish, then the tail and spool threads are asked
-//! to stop; whatever they are doing, the process exits [`STOP_WITHIN`] after the signal (a
-//! thread that did not stop by then is left behind, with one line in the log).
+//! before anything else runs), the tail thread, the HTTP server. On SIGINT or SIGTERM (or a
+//! [`StopRequest`]: the Windows service's stop) the server stops accepting, open requests
+//! finish, then the tail and spool threads are asked to stop; whatever they are doing, the
+//! process exits [`STOP_WITHIN`] after the signal (a thread that did not stop by then is
+//! left behind, with one line in the log).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,8 +53,29 @@ pub fn dir_specs(args: &ServeArgs) -> Vec<DirSpec> {
     dirs
 }
 
+/// A way for another thread to stop a running [`run_until`] as SIGTERM does: the Windows
+/// service's answer to the Service Control Manager's Stop and Shutdown.
+#[derive(Clone, Debug, Default)]
+pub struct StopRequest(Arc<tokio::sync::Notify>);
+
+impl StopRequest {
+    /// Asks the server to shut down; a request made before it waits is kept.
+    pub fn request(&self) {
+        self.0.notify_one();
+    }
+
+    async fn requested(&self) {
+        self.0.notified().await;
+    }
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
+    run_until(args, settings, &StopRequest::default())
+}
+
+/// Runs until SIGINT, SIGTERM or `stop`.
+pub fn run_until(args: &ServeArgs, settings: Settings, stop: &StopRequest) -> anyhow::Result<()> {
     if !args.telemetry_path.starts_with('/') {
         anyhow::bail!(
             "bad --web.telemetry-path {:?}: it must start with /",
@@ -70,13 +92,13 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
     } else {
         StartAt::End
     };
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop_threads = Arc::new(AtomicBool::new(false));
     let open_cap = crate::read::open::open_file_cap(crate::tail::MAX_OPEN_FILES);
     tracing::debug!(files = open_cap, "at most this many log files open at once");
     let mut tailer = Tailer::new(dir_specs(args), start)
         .with_grace(args.drain_grace)
         .with_open_cap(open_cap)
-        .with_stop(stop.clone());
+        .with_stop(stop_threads.clone());
     let saver = match &args.state_file {
         None => None,
         Some(path) => {
@@ -141,7 +163,7 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
             ready.clone(),
             args.poll_interval,
             saver.as_deref(),
-            stop,
+            stop_threads,
         )?;
         let state = Arc::new(WebState {
             registry,
@@ -170,7 +192,10 @@ pub fn run(args: &ServeArgs, settings: Settings) -> anyhow::Result<()> {
         let signal = {
             let signalled = signalled.clone();
             async move {
-                shutdown_signal().await;
+                tokio::select! {
+                    () = shutdown_signal() => {},
+                    () = stop.requested() => {},
+                }
                 *signalled.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             }
         };
@@ -447,6 +472,40 @@ impl SpoolThread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_request_ends_the_server_as_sigterm_does() {
+        let logs = tempfile::tempdir().unwrap();
+        let dir = logs.path().to_str().unwrap();
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "xmail_exporter",
+            "--xmail.log-dir",
+            dir,
+            "--webmail.log-dir",
+            "",
+            "--xmail.spool-dir",
+            "",
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        let stop = StopRequest::default();
+        let asker = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(300));
+                stop.request();
+            })
+        };
+        let t0 = Instant::now();
+        run_until(&cli.serve, Settings::load(None).unwrap(), &stop).unwrap();
+        let took = t0.elapsed();
+        asker.join().unwrap();
+        assert!(
+            took >= Duration::from_millis(300) && took < STOP_WITHIN + Duration::from_secs(2),
+            "{took:?}"
+        );
+    }
 
     #[test]
     fn a_thread_that_does_not_end_is_left_behind_at_the_deadline() {

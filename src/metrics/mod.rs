@@ -7,9 +7,11 @@
 //! status, [`smail`] SMAIL records by type, [`pop3`] logins, [`webmail`] errors by category,
 //! [`delay`] joins each delivery to its `RECV=OK`, [`domains`] holds the opt-in per-domain
 //! counters, [`spool`] the spool gauges and [`exporter`] the exporter's own metrics;
-//! [`family`] has the helpers every family is built with. Label children are resolved at
-//! start-up, so every known series is exported at 0 (the spool gauges excepted: they appear
-//! with the first count) and the per-line path never looks a metric up by label strings.
+//! [`family`] has the helpers every family is built with; the `process_*` metrics come from
+//! the prometheus crate's collector on Linux and from `process_windows` on Windows. Label
+//! children are resolved at start-up, so every known series is exported at 0 (the spool
+//! gauges excepted: they appear with the first count) and the per-line path never looks a
+//! metric up by label strings.
 
 pub mod delay;
 pub mod domains;
@@ -17,6 +19,8 @@ pub mod exporter;
 pub mod family;
 pub mod mail;
 pub mod pop3;
+#[cfg(windows)]
+pub mod process_windows;
 pub mod services;
 pub mod smail;
 pub mod smtp;
@@ -107,7 +111,11 @@ impl Metrics {
                 prometheus::process_collector::ProcessCollector::for_self(),
             ))?;
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        if opts.process {
+            registry.register(Box::new(process_windows::ProcessCollector::for_self()))?;
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         let _ = opts.process;
         Ok(Metrics {
             mail: MailMetrics::new(&registry)?,
