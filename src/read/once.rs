@@ -56,7 +56,7 @@ const ONCE_BUFFER: usize = 1 << 20;
 
 /// Reads the chunks of `file` to its end into `sink`, as the content of the log file `path`
 /// named `name`: the same calls, in the same order, as [`read_stream`] through a
-/// [`LineBuf`] of [`ONCE_BUFFER`] bytes would make, without copying the lines that lie
+/// [`LineBuf`] of 1 MiB would make, without copying the lines that lie
 /// whole in a chunk. Returns the bytes read.
 pub fn read_chunks(
     mut file: ReadAhead,
