@@ -5,6 +5,10 @@ Writes, under --out DIR:
 
   DIR/xmail/smtp-YYYYMMDD0000    SMTP log, 13 quoted TAB-separated fields
   DIR/xmail/smail-YYYYMMDD0000   SMAIL log, 9 fields (1.27) or 8 fields (legacy)
+                                 (with --hourly, one file per hour, YYYYMMDDHH00, as XMail
+                                 writes them with -Mr 1; --hours H puts a day's traffic in
+                                 its first H hours, so --hourly --days 1 --legacy-days 0
+                                 --hours 4 gives 4 files per kind of a busy host)
   DIR/webmail/error-YYYYMMDD.txt Nmail webmail error log (UTF-8 and EUC-KR lines)
   DIR/expected.json              manifest: exact counts of everything written
 
@@ -122,6 +126,38 @@ WEBMAIL_MESSAGES = [
 ]
 
 
+class HourFiles:
+    """One log kind's files of one day: a line goes to the file of the hour of the last
+    timestamp written (gen._ts_sec), or to the day's one file when not hourly.  Every
+    write() is one line."""
+
+    def __init__(self, gen, xdir, kind, date, hourly):
+        self.gen, self.xdir, self.kind, self.date, self.hourly = gen, xdir, kind, date, hourly
+        self.open = {}                     # hour -> file
+        self.lines = {}                    # path -> lines
+
+    def write(self, line):
+        hour = max(self.gen._ts_sec, 0) // 3600 if self.hourly else 0
+        f = self.open.get(hour)
+        if f is None:
+            name = self.date.strftime("%Y%m%d") + f"{hour:02d}00"
+            path = os.path.join(self.xdir, f"{self.kind}-{name}")
+            f = open(path, mode="w", encoding="latin-1", newline="\n", buffering=1 << 20)
+            self.open[hour] = f
+            self.lines[path] = 0
+        f.write(line)
+        self.lines[f.name] += 1
+
+    def close(self):
+        for f in self.open.values():
+            f.close()
+        if not self.open:                  # a day without lines still has its (empty) file
+            name = self.date.strftime("%Y%m%d") + "0000"
+            path = os.path.join(self.xdir, f"{self.kind}-{name}")
+            open(path, "w").close()
+            self.lines[path] = 0
+
+
 def weighted(items):
     """[(value, weight), ...] -> (values, cum_weights) for rng.choices."""
     vals, cum, total = [], [], 0
@@ -139,6 +175,7 @@ class DayDone(Exception):
 class Gen:
     def __init__(self, args):
         self.args = args
+        self.span = args.hours * 3600          # seconds of a day that have traffic
         self.rng = random.Random(args.seed)
         rng = self.rng
         # ----- static pools (deterministic from the seed) -----
@@ -198,8 +235,8 @@ class Gen:
     def ts(self, t):
         s = int(t)
         if s != self._ts_sec:
-            if s > 86399:
-                s = 86399
+            if s > self.span - 1:
+                s = self.span - 1
             self._ts_sec = s
             self._ts_str = f"{self.date_s} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
         return self._ts_str
@@ -564,17 +601,16 @@ class Gen:
         # KST (UTC+9) local midnight in epoch ms, for spool names
         self.epoch0 = (calendar.timegm(date.timetuple()) - 9 * 3600) * 1000
         self.rid = self.rng.randint(0, 1 << 30)
-        name = date.strftime("%Y%m%d") + "0000"
-        p_smtp = os.path.join(xdir, f"smtp-{name}")
-        p_smail = os.path.join(xdir, f"smail-{name}")
         self.file_lines = [0, 0]
         self.day_left = budget
         # positions (counted down from budget) where a malformed line is inserted
         self.malformed_at = set(self.rng.sample(range(10, max(budget - 10, 11)), n_malformed)) \
             if n_malformed and budget > 40 else set()
-        kw = dict(mode="w", encoding="latin-1", newline="\n", buffering=1 << 20)
         # latin-1: every str char < 256 maps to exactly one byte (EUC-KR replies are written raw)
-        with open(p_smtp, **kw) as self.f_smtp, open(p_smail, **kw) as self.f_smail:
+        self.f_smtp = HourFiles(self, xdir, "smtp", date, self.args.hourly)
+        self.f_smail = HourFiles(self, xdir, "smail", date, self.args.hourly)
+        end = self.span - 1.0
+        try:
             rng = self.rng
             scen_vals, scen_cum = weighted([(0, 540), (1, 120), (2, 90), (3, 240), (4, 35)])
             t = 0.0
@@ -582,10 +618,10 @@ class Gen:
             try:
                 while True:
                     remaining = max(self.day_left, 1)
-                    gap = max(86399.5 - t, 0.0) / (remaining / avg_lines)
+                    gap = max(end + 0.5 - t, 0.0) / (remaining / avg_lines)
                     t += rng.expovariate(1.0) * gap if gap > 0 else 0
-                    if t > 86399.0:
-                        t = 86399.0
+                    if t > end:
+                        t = end
                     s = rng.choices(scen_vals, cum_weights=scen_cum)[0]
                     if s == 0:
                         self.sc_inbound(t)
@@ -599,10 +635,14 @@ class Gen:
                         self.sc_other_origin(t)
             except DayDone:
                 pass
-        for p, k, n in ((p_smtp, "smtp", self.file_lines[0]), (p_smail, "smail", self.file_lines[1])):
-            self.files[os.path.relpath(p, self.args.out)] = {
-                "log": k, "format": "legacy" if legacy else "1.27",
-                "lines": n, "bytes": os.path.getsize(p)}
+        finally:
+            self.f_smtp.close()
+            self.f_smail.close()
+        for files in (self.f_smtp, self.f_smail):
+            for p, n in files.lines.items():
+                self.files[os.path.relpath(p, self.args.out)] = {
+                    "log": files.kind, "format": "legacy" if legacy else "1.27",
+                    "lines": n, "bytes": os.path.getsize(p)}
 
     def webmail(self, wdir, dates, n):
         if n <= 0:
@@ -670,7 +710,13 @@ def main():
                          "SMAIL field-9 replies.  Off by default because mtail 3.0.0-rc50 stops "
                          "reading a file at the first such line (google/mtail#698), which would "
                          "make the mtail comparison meaningless")
+    ap.add_argument("--hourly", action="store_true",
+                    help="one smtp/smail file per hour (YYYYMMDDHH00), as XMail -Mr 1 writes them")
+    ap.add_argument("--hours", type=int, default=24,
+                    help="hours of traffic per day, from midnight (default 24)")
     args = ap.parse_args()
+    if not 1 <= args.hours <= 24:
+        ap.error("--hours must be 1 to 24")
     if args.legacy_days > args.days:
         ap.error("--legacy-days > --days")
     t0 = time.monotonic()
@@ -748,6 +794,7 @@ def main():
                       "legacy_start": args.legacy_start, "webmail_share": args.webmail_share,
                       "malformed_per_file": args.malformed_per_file,
                       "non_utf8": args.non_utf8,
+                      "hourly": args.hourly, "hours": args.hours,
                       "content_sha256": h.hexdigest()},
         "dirs": {"xmail": "xmail", "webmail": "webmail"},
         "total_lines": total_lines,

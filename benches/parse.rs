@@ -9,6 +9,10 @@
 //! - `parse/*`: one parser over every line of its files (`smtp`, `smail`), and `parse_webmail`
 //!   with the default [`Classifier`] on one UTF-8 line, one EUC-KR line and the whole sample
 //!   file. Nothing but the parser runs.
+//! - `separators/*`: the separator search of [`xmail_exporter::parse::fields::scan`] over
+//!   every SMTP and SMAIL sample record, from the left (13 wanted, as `parse_smtp` asks) and
+//!   from the right (8), at each level this CPU runs, side by side: `portable` (8-byte
+//!   words), `sse2`, `avx2`.
 //! - `line_path/*`: what `report` (and the tailer) does per line: [`LineBuf`] finds the line
 //!   ends in a 1 MiB buffer, each complete line goes to [`Recorder`] (parse, update the
 //!   counters and histograms, last-event time, delivery-delay join), and the consumed bytes
@@ -25,6 +29,8 @@ use jiff::tz::TimeZone;
 use xmail_exporter::config::Settings;
 use xmail_exporter::metrics::Recorder;
 use xmail_exporter::parse::LogKind;
+use xmail_exporter::parse::fields::record;
+use xmail_exporter::parse::fields::scan::{Level, from_left_at, from_right_at};
 use xmail_exporter::parse::smail::parse_smail;
 use xmail_exporter::parse::smtp::parse_smtp;
 use xmail_exporter::parse::webmail::{Classifier, parse_webmail};
@@ -135,6 +141,43 @@ fn parsers(c: &mut Criterion) {
     g.finish();
 }
 
+fn separators(c: &mut Criterion) {
+    let mut g = c.benchmark_group("separators");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let mut lines = lines_of(SMTP_FILES);
+    lines.extend(lines_of(SMAIL_FILES));
+    let records: Vec<Vec<u8>> = lines
+        .iter()
+        .filter_map(|l| record(l).ok().map(<[u8]>::to_vec))
+        .collect();
+    g.throughput(throughput(&records));
+    for level in Level::ALL.into_iter().filter(|l| l.supported()) {
+        let name = format!("{level:?}").to_lowercase();
+        g.bench_function(format!("left/{name}"), |b| {
+            let mut out = [0usize; 13];
+            b.iter(|| {
+                let mut n = 0;
+                for r in &records {
+                    n += from_left_at(level, black_box(r), &mut out);
+                }
+                n
+            })
+        });
+        g.bench_function(format!("right/{name}"), |b| {
+            let mut out = [0usize; 8];
+            b.iter(|| {
+                let mut n = 0;
+                for r in &records {
+                    n += from_right_at(level, black_box(r), 0, &mut out);
+                }
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
 /// A recorder as `report` builds it (no process metrics, no domains).
 fn recorder() -> Recorder {
     let settings = Settings {
@@ -221,5 +264,5 @@ fn line_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parsers, line_path);
+criterion_group!(benches, parsers, separators, line_path);
 criterion_main!(benches);

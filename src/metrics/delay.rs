@@ -13,6 +13,7 @@
 //! time (serving only); then it counts in `xmail_exporter_delivery_delay_unmatched_total`.
 
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
@@ -57,10 +58,12 @@ impl ReceivedJoin {
     }
 
     fn forget_oldest(&mut self) {
+        // One look-up, not a `get` then a `remove`.
         if let Some((id, t)) = self.order.pop_front()
-            && self.received.get(&id) == Some(&t)
+            && let Entry::Occupied(e) = self.received.entry(id)
+            && *e.get() == t
         {
-            self.received.remove(&id);
+            e.remove();
         }
     }
 
@@ -295,6 +298,73 @@ mod tests {
         // An ID seen again (the counter restarted) takes the new time.
         assert_eq!(j.received(3, 1104), 1);
         assert_eq!(j.received_at(3), Some(1104));
+    }
+
+    /// The join as first written, a `get` then a `remove` per message forgotten: the
+    /// definition the join must match.
+    struct Model {
+        received: FxHashMap<u64, i64>,
+        order: VecDeque<(u64, i64)>,
+        limits: JoinLimits,
+    }
+
+    impl Model {
+        fn forget_oldest(&mut self) {
+            if let Some((id, t)) = self.order.pop_front()
+                && self.received.get(&id) == Some(&t)
+            {
+                self.received.remove(&id);
+            }
+        }
+
+        fn received(&mut self, id: u64, t: i64) -> u64 {
+            while self
+                .order
+                .front()
+                .is_some_and(|&(_, old)| old < t - self.limits.window_secs)
+            {
+                self.forget_oldest();
+            }
+            let mut evicted = 0;
+            while self.order.len() >= self.limits.max_messages.max(1) {
+                self.forget_oldest();
+                evicted += 1;
+            }
+            self.received.insert(id, t);
+            self.order.push_back((id, t));
+            evicted
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Few IDs and times, so that IDs come back, with the same time or not, before and
+        /// after they are forgotten, under small limits.
+        #[test]
+        fn the_join_matches_its_definition(
+            steps in proptest::collection::vec((0u64..40, 0i64..6, 0u64..40), 0..2000),
+            window_secs in 0i64..300,
+            max_messages in 0usize..50,
+        ) {
+            let limits = JoinLimits { window_secs, max_messages };
+            let mut join = ReceivedJoin::new(limits);
+            let mut model = Model {
+                received: FxHashMap::default(),
+                order: VecDeque::new(),
+                limits,
+            };
+            let mut t = 1000;
+            for (id, dt, probe) in steps {
+                // Mostly forward in time, sometimes back (files read out of order).
+                t += dt - 1;
+                proptest::prop_assert_eq!(join.received(id, t), model.received(id, t));
+                proptest::prop_assert_eq!(join.len(), model.received.len());
+                for p in [id, probe] {
+                    proptest::prop_assert_eq!(join.received_at(p), model.received.get(&p).copied());
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! XMail timestamps: `YYYY-MM-DD HH:MM:SS` in the server's local time, with no zone.
 //!
-//! [`LocalTime::parse_xmail`] is pure; [`TimeConverter`] turns a local time into Unix seconds
-//! in the configured zone and caches one hour's offset, so the per-line cost is a comparison.
+//! [`LocalTime::parse_xmail`] gives the same answer for the same bytes, and remembers (per
+//! thread) the date and hour of the last time it parsed: XMail writes many lines per second,
+//! so nearly every line only needs its minutes and seconds read. [`TimeConverter`] turns a
+//! local time into Unix seconds in the configured zone and caches one hour's offset, so the
+//! per-line cost is a comparison.
+
+use std::cell::Cell;
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -29,13 +34,51 @@ fn d2(b: &[u8], i: usize) -> Option<i8> {
     (a < 10 && c < 10).then(|| (a * 10 + c) as i8)
 }
 
+/// `YYYY-MM-DD HH` of the last time [`LocalTime::parse_xmail`] parsed in full, and that time.
+type HourCache = ([u8; 13], LocalTime);
+
+thread_local! {
+    /// The all-zero key matches no time (a valid one has a `-` at index 4).
+    static LAST_HOUR: Cell<HourCache> = const {
+        Cell::new((
+            [0; 13],
+            LocalTime { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 },
+        ))
+    };
+}
+
 impl LocalTime {
     /// Parses exactly `YYYY-MM-DD HH:MM:SS`.
+    #[inline]
     pub fn parse_xmail(b: &[u8]) -> Option<LocalTime> {
-        if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
+        let b: &[u8; 19] = b.try_into().ok()?;
+        let (key, hour) = LAST_HOUR.with(Cell::get);
+        if b[..13] == key {
+            // The same date and hour as a time that parsed: only `:MM:SS` is left to check.
+            if b[13] != b':' || b[16] != b':' {
+                return None;
+            }
+            let (minute, second) = (d2(b, 14)?, d2(b, 17)?);
+            return (minute < 60 && second <= 60).then_some(LocalTime {
+                minute,
+                second,
+                ..hour
+            });
+        }
+        Self::parse_xmail_in_full(b)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_xmail_in_full(b: &[u8; 19]) -> Option<LocalTime> {
+        if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
             return None;
         }
-        Self::parse_with_separators(b)
+        let t = Self::parse_with_separators(b)?;
+        let mut key = [0; 13];
+        key.copy_from_slice(&b[..13]);
+        LAST_HOUR.with(|c| c.set((key, t)));
+        Some(t)
     }
 
     /// Parses `YYYY?MM?DD?HH:MM:SS` where `?` are any single separator bytes (`-`, `/`, `.`,
@@ -173,6 +216,35 @@ mod tests {
         assert_eq!(lt("2026-11-27 00:01:1"), None);
         assert_eq!(lt("2026-11-27 00:01:1x"), None);
         assert_eq!(lt(""), None);
+    }
+
+    #[test]
+    fn the_hour_cache_checks_what_it_does_not_cache() {
+        // Each pair: a time that fills the cache, then one of the same date and hour.
+        let pairs = [
+            ("2026-11-27 10:01:12", "2026-11-27 10:59:60", true),
+            ("2026-11-27 10:01:12", "2026-11-27 10:60:00", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10:01:61", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10-01:12", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10:01-12", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10:0x:12", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10:01:1 ", false),
+            ("2026-11-27 10:01:12", "2026-11-27 10:01:12x", false),
+        ];
+        for (first, second, ok) in pairs {
+            assert!(lt(first).is_some());
+            let t = lt(second);
+            assert_eq!(t.is_some(), ok, "{second}");
+            if let Some(t) = t {
+                assert_eq!(t.to_string(), second);
+            }
+        }
+        // A time that does not parse fills nothing: the next one is parsed in full.
+        assert_eq!(lt("2026-11-27 25:01:12"), None);
+        assert_eq!(lt("2026-11-27 25:01:13"), None);
+        // Another date, same hour.
+        let t = lt("2026-11-28 10:01:12").unwrap();
+        assert_eq!((t.day, t.hour, t.minute), (28, 10, 1));
     }
 
     #[test]

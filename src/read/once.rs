@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::Sink;
-use super::lines::{Line, LineBuf};
+use super::lines::{ChunkLines, Line, LineBuf};
 use super::open::open_log;
 use super::readahead::ReadAhead;
 use crate::parse::{LogKind, ParseCtx};
@@ -19,8 +19,7 @@ use crate::parse::{LogKind, ParseCtx};
 /// Reads a whole file from the start, once (for `report`). Returns the bytes read.
 pub fn read_whole(path: &Path, kind: LogKind, name: &str, sink: &mut impl Sink) -> io::Result<u64> {
     let file = ReadAhead::new(open_log(path)?)?;
-    let mut lines = LineBuf::with_capacity(1 << 20);
-    read_stream(file, &mut lines, path, kind, name, sink)
+    read_chunks(file, path, kind, name, sink)
 }
 
 /// What [`read_at_most`] read.
@@ -44,12 +43,49 @@ pub fn read_at_most(
     let file = open_log(path)?;
     let len = file.metadata()?.len();
     let file = ReadAhead::new(file.take(max))?;
-    let mut lines = LineBuf::with_capacity(1 << 20);
-    let bytes = read_stream(file, &mut lines, path, kind, name, sink)?;
+    let bytes = read_chunks(file, path, kind, name, sink)?;
     Ok(ReadUpTo {
         bytes,
         cut: bytes >= max && len > bytes,
     })
+}
+
+/// The lines of a [`LineBuf`] of this capacity: what [`read_stream`] was given for a file
+/// read once, and what [`read_chunks`] follows.
+const ONCE_BUFFER: usize = 1 << 20;
+
+/// Reads the chunks of `file` to its end into `sink`, as the content of the log file `path`
+/// named `name`: the same calls, in the same order, as [`read_stream`] through a
+/// [`LineBuf`] of 1 MiB would make, without copying the lines that lie
+/// whole in a chunk. Returns the bytes read.
+pub fn read_chunks(
+    mut file: ReadAhead,
+    path: &Path,
+    kind: LogKind,
+    name: &str,
+    sink: &mut impl Sink,
+) -> io::Result<u64> {
+    let mut ctx = ParseCtx::for_file(kind, name);
+    let mut lines = ChunkLines::with_capacity(ONCE_BUFFER);
+    let mut total = 0;
+    while let Some(chunk) = file.next_chunk()? {
+        let mut at = 0;
+        while at < chunk.len() {
+            let (fill, n) = lines.lines_in(chunk, at, |line| match line {
+                Line::Complete(l) => sink.line(&mut ctx, path, l),
+                Line::TooLong(n) => sink.line_too_long(&mut ctx, path, n),
+            });
+            if fill.consumed > 0 {
+                sink.consumed(kind, fill.consumed);
+            }
+            at += n;
+            total += n as u64;
+        }
+    }
+    if lines.pending() > 0 {
+        tracing::debug!(path = %path.display(), bytes = lines.pending(), "last line has no line end: not counted");
+    }
+    Ok(total)
 }
 
 /// Reads `reader` to its end through `lines` (which must be empty) into `sink`, as the
