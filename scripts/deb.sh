@@ -180,6 +180,7 @@ if [ -f "$base.ok" ] && [ -x "$base/usr/bin/systemd-analyze" ]; then
 else
   remove_tree "$base"
   rm -f "$base.ok"
+  mkdir -p target/deb-chroot
   debootstrap --variant=minbase --include=systemd "$SUITE" "$base" "$MIRROR" >target/deb-chroot/debootstrap.log 2>&1 ||
     die "debootstrap $SUITE into $base failed: see target/deb-chroot/debootstrap.log"
   # Package lists, should the package ever depend on something the base lacks.
