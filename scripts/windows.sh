@@ -132,6 +132,24 @@ same_report() {
   return $status
 }
 
+# The tests under Wine, all of them even when some fail; their output (with what passing
+# tests printed, for the skips they announce) is kept in target/windows-check/tests.log.
+tests_log=target/windows-check/tests.log
+run_tests() {
+  mkdir -p "$(dirname "$tests_log")"
+  "$cargo" test "${t[@]}" --no-fail-fast --lib --bins --test it -- --show-output "$@" 2>&1 | tee "$tests_log"
+}
+
+# What did not run under Wine, each with its reason: the ignored tests (ignored on
+# Windows, with the reason) and the checks skipped at run time ("SKIPPED: ...").
+skipped_tests() {
+  echo "== not run under Wine (ignored tests, skipped checks)"
+  awk '/^---- .* stdout ----$/ { test = $2 }
+       /^test .* \.\.\. ignored/ { print "   " substr($0, 6); n++ }
+       /SKIPPED/ { print "   " test ": " $0; n++ }
+       END { if (!n) print "   none" }' "$tests_log"
+}
+
 case $mode in
   build)
     step "build exe (release, x86_64-pc-windows-gnu)" \
@@ -149,7 +167,8 @@ case $mode in
     exe=target/x86_64-pc-windows-gnu/windows-test/xmail_exporter.exe
     step "exe starts under Wine" exe_runs "$exe"
     step "report: Windows = Linux, byte for byte" same_report "$exe"
-    step "tests under Wine" "$cargo" test "${t[@]}" --lib --bins --test it -- "$@"
+    step "tests under Wine" run_tests "$@"
+    skipped_tests
     ;;
   run)
     exe=target/x86_64-pc-windows-gnu/release/xmail_exporter.exe
@@ -173,6 +192,8 @@ case $mode in
     echo "== built $exe"
     ;;
   clippy)
+    # Debian's cargo-clippy, not rustup's proxy that comes first on PATH.
+    export PATH=/usr/bin:$PATH
     step "clippy (x86_64-pc-windows-gnu)" "$cargo" clippy --locked --profile windows-test \
       --target x86_64-pc-windows-gnu "${build_std[@]}" --all-targets -- -D warnings
     ;;
