@@ -12,6 +12,9 @@
 #                                  and later) and checks that it runs under Wine
 #   scripts/windows.sh clippy      clippy for the Windows target, warnings as errors
 #
+# XMAIL_WINDOWS_TARGET=x86_64-win7-windows-gnu scripts/windows.sh test runs the tests of the
+# Windows 7 build instead, in a Wine prefix without the stand-in DLL.
+#
 # The Rust toolchain is Debian's (rustc-web, cargo-web, rust-web-src), not rustup's: with no
 # network access to rustup's servers there is no prebuilt Windows std, so std is built from
 # its source (-Zbuild-std, allowed on a stable compiler by RUSTC_BOOTSTRAP) and linked by
@@ -91,13 +94,19 @@ export WINEPREFIX=$root/target/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,msh
 export TZ=${TZ:-UTC}
 build_std=(-Zbuild-std=std,panic_unwind)
 
-# A Wine prefix of our own, with the stand-in bcryptprimitives.dll.
+# Both builds say the same revision in xmail_exporter_build_info (and a new commit rebuilds).
+if rev=$(git rev-parse --short=12 HEAD 2>/dev/null); then
+  export XMAIL_EXPORTER_REVISION=$rev
+fi
+
+# A Wine prefix of our own, with the stand-in bcryptprimitives.dll unless told `bare`.
 prepare_prefix() {
   if [ ! -f "$WINEPREFIX/system.reg" ]; then
     mkdir -p "$WINEPREFIX"
     "$wine" wineboot --init >/dev/null 2>&1
     wineserver -w
   fi
+  [ "${1:-}" != bare ] || return 0
   local dll=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
   local src=scripts/windows/bcryptprimitives.c
   if [ ! -f "$dll" ] || [ "$src" -nt "$dll" ]; then
@@ -113,13 +122,20 @@ exe_runs() {
   [ -n "$out" ]
 }
 
+# The Linux build to compare with: the same compiler and revision (build_info says both),
+# in the windows-test profile, which leaves rustup's target/debug alone.
+linux_exe=target/windows-test/xmail_exporter
+build_linux() {
+  "$cargo" build --locked --profile windows-test --bin xmail_exporter
+}
+
 # `report` on the sample logs, in every format: the Windows build prints what the Linux
 # build prints.
 same_report() {
   local exe=$1 dir=target/windows-check format status=0
   mkdir -p "$dir"
   for format in prometheus text json; do
-    target/debug/xmail_exporter report --format "$format" examples/logs >"$dir/linux.$format"
+    "$linux_exe" report --format "$format" examples/logs >"$dir/linux.$format"
     "$wine" "$exe" report --format "$format" examples/logs >"$dir/windows.$format"
     if cmp -s "$dir/linux.$format" "$dir/windows.$format"; then
       echo "   report --format $format: same $(wc -c <"$dir/linux.$format") bytes"
@@ -159,12 +175,23 @@ case $mode in
     echo "== built target/x86_64-pc-windows-gnu/release/xmail_exporter.exe"
     ;;
   test)
-    t=(--locked --profile windows-test --target x86_64-pc-windows-gnu "${build_std[@]}")
-    step "prepare Wine prefix" prepare_prefix
+    target=${XMAIL_WINDOWS_TARGET:-x86_64-pc-windows-gnu}
+    case $target in
+      x86_64-pc-windows-gnu) step "prepare Wine prefix" prepare_prefix ;;
+      x86_64-win7-windows-gnu)
+        export WINEPREFIX=$root/target/wine-win7
+        step "prepare Wine prefix (no stand-in DLL)" prepare_prefix bare
+        ;;
+      *)
+        echo "scripts/windows.sh: XMAIL_WINDOWS_TARGET=$target: x86_64-pc-windows-gnu or x86_64-win7-windows-gnu" >&2
+        exit 2
+        ;;
+    esac
+    t=(--locked --profile windows-test --target "$target" "${build_std[@]}")
     # The exe the integration tests run is built with them, with the same features.
-    step "build exe and tests (windows-test)" "$cargo" test "${t[@]}" --no-run --lib --bins --test it
-    step "build Linux exe (reference)" cargo build --locked --bin xmail_exporter
-    exe=target/x86_64-pc-windows-gnu/windows-test/xmail_exporter.exe
+    step "build exe and tests (windows-test, $target)" "$cargo" test "${t[@]}" --no-run --lib --bins --test it
+    step "build Linux exe (reference)" build_linux
+    exe=target/$target/windows-test/xmail_exporter.exe
     step "exe starts under Wine" exe_runs "$exe"
     step "report: Windows = Linux, byte for byte" same_report "$exe"
     step "tests under Wine" run_tests "$@"
@@ -184,10 +211,12 @@ case $mode in
   win7)
     step "build exe (release, x86_64-win7-windows-gnu)" \
       "$cargo" build --locked --release --target x86_64-win7-windows-gnu "${build_std[@]}" --bin xmail_exporter
-    step "prepare Wine prefix" prepare_prefix
+    # A prefix without the stand-in DLL: this build must not need it.
+    export WINEPREFIX=$root/target/wine-win7
+    step "prepare Wine prefix (no stand-in DLL)" prepare_prefix bare
     exe=target/x86_64-win7-windows-gnu/release/xmail_exporter.exe
     step "exe starts under Wine" exe_runs "$exe"
-    step "build Linux exe (reference)" cargo build --locked --bin xmail_exporter
+    step "build Linux exe (reference)" build_linux
     step "report: Windows 7 build = Linux, byte for byte" same_report "$exe"
     echo "== built $exe"
     ;;
