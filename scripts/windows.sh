@@ -40,6 +40,11 @@ case $mode in
     ;;
 esac
 
+# `run`: the program's output alone on stdout; what the script says goes to stderr.
+if [ "$mode" = run ]; then
+  exec 3>&1 1>&2
+fi
+
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -206,7 +211,7 @@ case $mode in
     fi
     prepare_prefix
     timings=()
-    exec "$wine" "$exe" "$@"
+    exec "$wine" "$exe" "$@" 1>&3 3>&-
     ;;
   win7)
     step "build exe (release, x86_64-win7-windows-gnu)" \
