@@ -111,6 +111,9 @@ prepare_prefix() {
     "$wine" wineboot --init >/dev/null 2>&1
     wineserver -w
   fi
+  # Our own wineserver, quiet: one started by a test would print its leftovers into the log
+  # when it exits, after the script.
+  wineserver -p10 </dev/null >/dev/null 2>&1
   [ "${1:-}" != bare ] || return 0
   local dll=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
   local src=scripts/windows/bcryptprimitives.c
