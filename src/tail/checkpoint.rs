@@ -740,6 +740,45 @@ mod tests {
         assert!(e.contains("damaged") && e.contains("2f7"), "{e}");
     }
 
+    /// A directory whose name is not Unicode (a lone UTF-16 surrogate, which NTFS allows):
+    /// stored exactly as UTF-16 code units beside its text, read back.
+    #[cfg(windows)]
+    #[test]
+    fn paths_that_are_not_unicode_are_kept_exactly() {
+        use std::os::windows::ffi::OsStringExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        // C:\l?gs, the ? a lone surrogate.
+        let units = [67, 58, 92, 108, 0xD800, 103, 115];
+        let logs = PathBuf::from(std::ffi::OsString::from_wide(&units));
+        assert!(logs.to_str().is_none());
+        let mut s = State::default();
+        s.files.insert(
+            logs.join("smtp-202612041400"),
+            Checkpoint {
+                id: FileId { dev: 1, ino: 2 },
+                fingerprint: Fingerprint { len: 3, crc32: 4 },
+                offset: 5,
+            },
+        );
+        s.drained
+            .insert((logs.clone(), LogKind::Smail), "smail-202612041300".into());
+        save(&p, &s).unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(
+            text.contains(r#""path": "C:\\l�gs\\smtp-202612041400","#),
+            "{text}"
+        );
+        assert!(text.contains(r#""dir": "C:\\l�gs","#), "{text}");
+        assert_eq!(text.matches(r#""windows_utf16": ["#).count(), 2, "{text}");
+        assert!(text.contains("55296"), "the surrogate, exactly: {text}");
+        assert_eq!(load(&p).unwrap(), Some(s));
+        // A damaged raw form is a damaged file, not a wrong path.
+        fs::write(&p, text.replace("55296", r#""x""#)).unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+    }
+
     #[test]
     fn missing_damaged_and_unknown() {
         let dir = tempfile::tempdir().unwrap();

@@ -89,7 +89,12 @@ impl WatchedDir {
             Err(e) if does_not_exist(&e) => return self.missing(),
             Err(e) => return self.failed(sink, &e),
         };
-        let stamp = (FileId::of(&meta), meta.modified().ok(), changed(&meta));
+        let id = match FileId::at(&self.spec.path, &meta) {
+            Ok(id) => id,
+            Err(e) if does_not_exist(&e) => return self.missing(),
+            Err(e) => return self.failed(sink, &e),
+        };
+        let stamp = (id, meta.modified().ok(), changed(&meta));
         let due = self
             .last_full_scan
             .is_none_or(|t| now.duration_since(t) >= FULL_RESCAN_INTERVAL);

@@ -153,20 +153,21 @@ pub struct FollowedFile {
 }
 
 impl FollowedFile {
-    /// A file found at `path` with metadata `meta`, to be read from `offset` (its size for a
-    /// start at the end: a partial last line there is skipped), in `state`. Nothing is
-    /// opened yet.
+    /// A file found at `path` with metadata `meta` and identity `id` ([`FileId::at`]), to be
+    /// read from `offset` (its size for a start at the end: a partial last line there is
+    /// skipped), in `state`. Nothing is opened yet.
     pub fn new(
         path: PathBuf,
         kind: LogKind,
         name: &str,
         meta: &Metadata,
+        id: FileId,
         offset: u64,
         state: FileState,
     ) -> FollowedFile {
         FollowedFile {
             path,
-            id: FileId::of(meta),
+            id,
             state,
             ctx: ParseCtx::for_file(kind, name),
             fingerprint: Fingerprint::default(),
@@ -263,19 +264,26 @@ impl FollowedFile {
 
     /// Does the name still point at this file? Notes its size and modification time.
     pub fn check_path(&mut self) -> io::Result<Change> {
-        match std::fs::metadata(&self.path) {
-            Ok(meta) => {
-                let id = FileId::of(&meta);
-                Ok(if id == self.id {
-                    self.stat = Some((meta.len(), meta.modified().ok()));
-                    if self.file.is_none() {
-                        self.size = meta.len();
-                    }
-                    Change::Same
-                } else {
-                    Change::Replaced(id)
-                })
-            }
+        // Deleted while open: on Windows the name stays (and cannot be opened) until this
+        // handle is closed.
+        #[cfg(windows)]
+        if let Some(file) = &self.file
+            && super::identity::delete_pending(file)?
+        {
+            return Ok(Change::Gone);
+        }
+        match std::fs::metadata(&self.path)
+            .and_then(|meta| Ok((FileId::at(&self.path, &meta)?, meta)))
+        {
+            Ok((id, meta)) => Ok(if id == self.id {
+                self.stat = Some((meta.len(), meta.modified().ok()));
+                if self.file.is_none() {
+                    self.size = meta.len();
+                }
+                Change::Same
+            } else {
+                Change::Replaced(id)
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Change::Gone),
             Err(e) => Err(e),
         }
@@ -291,8 +299,7 @@ impl FollowedFile {
             return Ok(Reopened::Same);
         }
         let mut file = open_log(&self.path)?;
-        let meta = file.metadata()?;
-        if FileId::of(&meta) != self.id {
+        if FileId::of(&file)? != self.id {
             return Ok(Reopened::Replaced);
         }
         let mut lines = LineBuf::default();

@@ -418,8 +418,16 @@ impl Tailer {
                     continue;
                 }
             };
+            let id = match FileId::at(&path, &meta) {
+                Ok(id) => id,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    sink.read_error(f.kind, &path, &e);
+                    continue;
+                }
+            };
             let start = if first {
-                self.start_position(dir, f, &path, &meta, sink)
+                self.start_position(dir, f, &path, &meta, id, sink)
             } else {
                 Start::At(0)
             };
@@ -449,7 +457,7 @@ impl Tailer {
             } else {
                 FileState::Following
             };
-            let followed = FollowedFile::new(path, f.kind, &f.name, &meta, offset, state);
+            let followed = FollowedFile::new(path, f.kind, &f.name, &meta, id, offset, state);
             if let Some(c) = &self.commit {
                 let mut st = c.lock();
                 if state == FileState::Drained {
@@ -471,17 +479,20 @@ impl Tailer {
         self.files.retain(|k, f| {
             k.0 != i
                 || !f.state().is_done()
-                || std::fs::metadata(&f.path).is_ok_and(|m| FileId::of(&m) == f.id)
+                || std::fs::metadata(&f.path)
+                    .is_ok_and(|m| FileId::at(&f.path, &m).is_ok_and(|id| id == f.id))
         });
     }
 
-    /// Where to start a file found at start-up.
+    /// Where to start a file found at start-up (`meta` and `id` are its metadata and
+    /// identity).
     fn start_position(
         &self,
         dir: &Path,
         f: &Found,
         path: &Path,
         meta: &std::fs::Metadata,
+        id: FileId,
         sink: &mut impl Sink,
     ) -> Start {
         let prev = match &self.previous {
@@ -494,7 +505,7 @@ impl Tailer {
             }
         };
         if let Some(cp) = prev.files.get(path) {
-            let same = cp.id == FileId::of(meta)
+            let same = cp.id == id
                 && open::open_log(path)
                     .and_then(|mut file| cp.fingerprint.matches(&mut file))
                     .unwrap_or(false);

@@ -25,6 +25,29 @@ struct Recording {
     lag: BTreeMap<LogKind, u64>,
 }
 
+/// After `path` was deleted while the tailer holds it open: can it still be opened by its
+/// name? Under Wine it can (and no pending deletion is reported, so nothing tells the
+/// tailer): says why the test stops there and returns `true`. Windows refuses such opens
+/// until the last handle closes, or frees the name at once (POSIX semantics, NTFS on
+/// Windows 10 1903 and later), as Unix does.
+#[cfg(windows)]
+fn deleted_but_still_openable(path: &Path) -> bool {
+    let open = fs::File::open(path).is_ok();
+    if open {
+        eprintln!(
+            "SKIPPED: {} was deleted, yet opens by its name: Wine's deletion semantics, \
+             neither Windows' nor Unix'",
+            path.display()
+        );
+    }
+    open
+}
+
+#[cfg(not(windows))]
+fn deleted_but_still_openable(_path: &Path) -> bool {
+    false
+}
+
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
@@ -231,6 +254,9 @@ fn a_deleted_file_is_dropped_and_a_replaced_one_read_from_the_start() {
     });
     fx.poll();
     fs::remove_file(fx.dir.join("smtp-202611270000")).unwrap();
+    if deleted_but_still_openable(&fx.dir.join("smtp-202611270000")) {
+        return;
+    }
     fx.poll();
     assert_eq!(fx.tailer.files().count(), 0);
     // Same name, new file: everything in it is new.
@@ -252,7 +278,18 @@ fn a_file_replaced_under_the_same_name_is_read_from_the_start() {
     fx.poll();
     let tmp = fx.dir.join("new");
     fs::write(&tmp, "b\nc\n").unwrap();
-    fs::rename(&tmp, fx.dir.join("smtp-202611270000")).unwrap();
+    match fs::rename(&tmp, fx.dir.join("smtp-202611270000")) {
+        Ok(()) => {}
+        #[cfg(windows)]
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!(
+                "SKIPPED: replacing a file another handle holds open is refused here ({e}): \
+                 no POSIX rename semantics (Wine; Windows before 10 1809)"
+            );
+            return;
+        }
+        Err(e) => panic!("rename: {e}"),
+    }
     let mut got = fx.poll();
     got.extend(fx.poll());
     assert_eq!(
@@ -280,7 +317,19 @@ fn a_missing_directory_is_a_state_not_an_error() {
     assert!(fx.tailer.ready());
     assert_eq!(fx.tailer.log_dirs().next().unwrap().2, Some(true));
     // It goes away and comes back: still no errors, and a file under the old name is new.
-    fs::remove_dir_all(&fx.dir).unwrap();
+    if let Err(e) = fs::remove_dir_all(&fx.dir) {
+        // Windows without POSIX deletion: the deleted file the tailer holds open keeps the
+        // directory until the tailer sees it deleted and closes it, at its next pass.
+        assert!(
+            cfg!(windows) && e.kind() == std::io::ErrorKind::DirectoryNotEmpty,
+            "remove_dir_all: {e}"
+        );
+        if deleted_but_still_openable(&fx.dir.join("smtp-202611270000")) {
+            return;
+        }
+        fx.poll();
+        fs::remove_dir_all(&fx.dir).unwrap();
+    }
     fx.poll();
     assert_eq!(fx.tailer.log_dirs().next().unwrap().2, Some(false));
     assert!(fx.tailer.ready());
@@ -682,6 +731,9 @@ fn a_deleted_file_with_unread_bytes_is_read_to_its_end() {
     assert!(pass.more);
     assert_eq!(fx.rec.take_lines(), vec![l("smtp-202612041400", "first")]);
     fs::remove_file(fx.dir.join("smtp-202612041400")).unwrap();
+    if deleted_but_still_openable(&fx.dir.join("smtp-202612041400")) {
+        return;
+    }
     let got = poll_all(&mut fx);
     assert_eq!(got, vec![l("smtp-202612041400", "last")]);
     assert_eq!(fx.rec.too_long.len(), 1);

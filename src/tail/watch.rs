@@ -52,7 +52,9 @@ impl DirWatcher {
             return;
         };
         for (dir, readable) in dirs {
-            let id = std::fs::metadata(dir).ok().map(|m| FileId::of(&m));
+            let id = std::fs::metadata(dir)
+                .ok()
+                .and_then(|m| FileId::at(dir, &m).ok());
             let current = self.watched.get(dir).copied();
             match (readable, id) {
                 (true, Some(id)) if current == Some(id) => {}

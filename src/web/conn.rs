@@ -165,8 +165,11 @@ impl Conn {
 /// An OS socket to look at without reading it.
 #[cfg(unix)]
 pub type Socket = std::os::fd::RawFd;
+/// An OS socket to look at without reading it.
+#[cfg(windows)]
+pub type Socket = std::os::windows::io::RawSocket;
 /// An OS socket to look at without reading it (not looked at on this platform).
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 pub type Socket = ();
 
 /// Has the client sent bytes that nobody read yet? Called under the registry lock, which
@@ -186,7 +189,18 @@ fn has_input(fd: Socket) -> bool {
     n > 0
 }
 
-#[cfg(not(unix))]
+/// Has the client sent bytes that nobody read yet? (Windows: how many bytes a read would
+/// return at once, `FIONREAD`.)
+#[cfg(windows)]
+fn has_input(socket: Socket) -> bool {
+    use windows_sys::Win32::Networking::WinSock::{FIONREAD, SOCKET, ioctlsocket};
+    let mut pending = 0u32;
+    // SAFETY: `socket` is open (see the Unix version); the call writes one u32 to a local.
+    let status = unsafe { ioctlsocket(socket as SOCKET, FIONREAD, &mut pending) };
+    status == 0 && pending > 0
+}
+
+#[cfg(not(any(unix, windows)))]
 fn has_input(_: Socket) -> bool {
     false
 }

@@ -149,7 +149,9 @@ pub async fn serve(
         // own task, then is refused.
         #[cfg(unix)]
         let socket = Some(std::os::fd::AsRawFd::as_raw_fd(&stream));
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        let socket = Some(std::os::windows::io::AsRawSocket::as_raw_socket(&stream));
+        #[cfg(not(any(unix, windows)))]
         let socket = None;
         let tls = state
             .web

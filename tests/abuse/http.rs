@@ -27,6 +27,7 @@ const ATTACK_LIMIT: Duration = Duration::from_secs(90);
 
 /// Raises this process's soft limit on open files towards `want` (up to the hard limit); the
 /// exporter, started afterwards, inherits it.
+#[cfg(unix)]
 fn raise_nofile(want: u64) {
     let mut l = libc::rlimit {
         rlim_cur: 0,
@@ -46,6 +47,11 @@ fn raise_nofile(want: u64) {
         l.rlim_max
     );
 }
+
+/// Windows has no per-process limit on open sockets to raise (they are handles, bounded by
+/// memory).
+#[cfg(windows)]
+fn raise_nofile(_want: u64) {}
 
 fn attacker_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, 2 + (i % ATTACKER_ADDRESSES) as u8)

@@ -56,3 +56,6 @@ mod props;
 /// The tailer against a model of XMail's writer: rotations, late lines, lines in pieces,
 /// truncation and restarts; every line exactly once.
 mod tail_model;
+
+/// Windows only: drive letters, either separator, and the `C:\MailRoot` defaults.
+mod windows;

@@ -229,6 +229,36 @@ fn a_file_named_for_a_day_outside_the_range_is_not_opened() {
     assert_eq!(v["read_errors"], 1);
 }
 
+/// Windows' counterpart: the file outside the range is held open without sharing by
+/// another process (here the test), so opening it would be a read error (a sharing
+/// violation).
+#[cfg(windows)]
+#[test]
+fn a_file_named_for_a_day_outside_the_range_is_not_opened() {
+    use std::os::windows::fs::OpenOptionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let old = "smtp-200604100000";
+    std::fs::copy(
+        root().join("examples/logs/xmail").join(old),
+        tmp.path().join(old),
+    )
+    .unwrap();
+    let _locked = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .share_mode(0)
+        .open(tmp.path().join("smtp-203001010000"))
+        .unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let v = json(&["--until", "2029-12-31", dir]);
+    assert_eq!(v["read_errors"], 0);
+    assert_eq!(v["totals"]["received"], 2);
+    let (ok, out, _) = report(&["--format", "json", dir]);
+    assert!(!ok, "without a range the locked file is a read error");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["read_errors"], 1);
+}
+
 /// Runs `report` expecting a failure: stdout empty, stderr one line.
 fn refused(args: &[&str]) -> String {
     let (ok, out, err) = report(args);

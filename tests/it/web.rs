@@ -604,7 +604,8 @@ fn a_500_does_not_show_the_state_file_path() {
         "the body shows a local path: {body}"
     );
     assert!(body.contains("state file"), "the body says nothing: {body}");
-    ex.wait_log(state.to_str().unwrap());
+    // In the quoted logfmt message, as a Windows path's backslashes are: doubled.
+    ex.wait_log(&state.to_str().unwrap().replace('\\', "\\\\"));
     std::fs::remove_dir(&tmp).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while ex.get("/metrics").0 != 200 {
