@@ -3,6 +3,8 @@
 # installs what the tests need: promtool and prometheus (Debian package `prometheus`),
 # jsonnet (`jsonnet`, renders the mixin), PyYAML (`python3-yaml`), and for the mail desk's
 # browser tests `chromium`, `fonts-nanum`, node (`nodejs`, `npm`) and playwright-core (npm).
+# scripts/deb.sh and scripts/windows.sh install what the Debian package and the Windows
+# legs need (cargo-deb, lintian, debootstrap; Debian's Rust, MinGW and Wine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,4 +54,13 @@ fi
 # The Debian package: lintian, then install, upgrade and purge in a Debian 12 chroot (root).
 echo "== Debian package"
 if [ "$(id -u)" = 0 ]; then scripts/deb.sh test; else scripts/deb.sh; fi
+# The Windows build, cross-compiled with Debian's Rust and MinGW and tested under Wine
+# (installs rustc-web, cargo-web, rust-web-src, gcc-mingw-w64-x86-64, wine64, wine when
+# missing): the Windows 10+ build with its tests and the service end to end, then the
+# Windows 7 / Server 2008 R2 build with the same tests, in a prefix without the stand-in DLL.
+echo "== Windows build under Wine"
+scripts/windows.sh test
+scripts/windows-service-test.sh target/x86_64-pc-windows-gnu/windows-test/xmail_exporter.exe target/wine
+echo "== Windows 7 build under Wine"
+XMAIL_WINDOWS_TARGET=x86_64-win7-windows-gnu scripts/windows.sh test
 echo "== all tests passed"
