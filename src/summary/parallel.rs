@@ -149,7 +149,9 @@ pub fn summarize_parallel(files: &[LogFile], base: &mut Summary, par: Parallel) 
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, merged, pieces, empty) = (&next, &merged, &pieces, &empty);
-            scope.spawn(move || {
+            let spawned = std::thread::Builder::new()
+                .name("report-piece".into())
+                .spawn_scoped(scope, move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(piece) = pieces.get(i) else { return };
@@ -173,6 +175,9 @@ pub fn summarize_parallel(files: &[LogFile], base: &mut Summary, par: Parallel) 
                     }
                 }
             });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start a thread: fewer threads read");
+            }
         }
         drop(tx);
         let mut waiting = BTreeMap::new();
