@@ -163,7 +163,10 @@ pub fn summarize_parallel(files: &[LogFile], base: &mut Summary, par: Parallel) 
                         }
                     }
                     let f = &files[piece.file];
-                    let inside = (piece.start > 0).then_some(f.path.as_path());
+                    // A piece inside a file, or a file read again right after itself (a path
+                    // given twice): one thread goes on with the file's state.
+                    let again = piece.file > 0 && files[piece.file - 1].path == f.path;
+                    let inside = (piece.start > 0 || again).then_some(f.path.as_path());
                     let mut part = empty().into_part(inside);
                     let err = read_piece(&f.path, f.kind, &f.name, piece.start, piece.end, &mut part)
                         .err();

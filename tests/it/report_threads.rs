@@ -231,3 +231,43 @@ fn generated_logs_read_in_small_pieces_give_the_same_report() {
     );
     same_as_one_thread(dir.path(), &["0", "997", "4096", "65536"]);
 }
+
+/// A file given twice is read twice, the second time going on from where the first ended:
+/// with a range, a malformed line at its start counts as the last line of the first reading
+/// did (here: not, that line is after the range).
+#[test]
+fn a_file_given_twice_reads_on_from_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smtp-202611250000");
+    let mut data = String::from("garbage at the start\n");
+    data += &smtp(
+        "2026-11-25 09:00:00",
+        "S1",
+        "RECV=OK",
+        "a@x.example",
+        "b@y.example",
+        10,
+    );
+    data += &smtp(
+        "2026-11-25 23:00:00",
+        "S2",
+        "RECV=OK",
+        "a@x.example",
+        "b@y.example",
+        10,
+    );
+    std::fs::write(&path, data).unwrap();
+    let p = path.to_str().unwrap();
+    let run = |threads: &str| {
+        let mut all = vec!["report", "--format", "json", "--threads", threads];
+        all.extend_from_slice(&["--since", "2026-11-25", "--until", "2026-11-25 10:00", p, p]);
+        let (ok, out, err) = run_exporter(&all);
+        assert!(ok, "{err}");
+        out
+    };
+    let one = run("1");
+    let json: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(json["lines"]["smtp"]["malformed"], 1, "{json}");
+    assert_eq!(json["totals"]["received"], 2, "{json}");
+    assert!(run("2") == one, "--threads 2 differs from --threads 1");
+}
