@@ -261,6 +261,25 @@ pub struct ReportArgs {
     /// "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS".
     #[arg(long = "until", value_name = "TIME")]
     pub until: Option<String>,
+
+    /// `text` and `json`: threads that parse the files (large files in pieces); the output
+    /// is the same as with 1. Default: the machine's cores.
+    #[arg(
+        long = "threads",
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    pub threads: usize,
+
+    /// Bytes of a file one thread parses at once with `--threads` (tests).
+    #[arg(
+        long = "piece-bytes",
+        value_name = "BYTES",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub piece_bytes: u64,
 }
 
 /// `report` output formats.

@@ -1,8 +1,11 @@
 //! `xmail_exporter report PATH...`: read log files once, from start to end, and print the
 //! metrics they produce, or their summary. One-shot analysis, golden tests and benchmarks
-//! all use it. The summary goes through [`crate::summary::summarize_files`], the function
+//! all use it. The summary goes through [`crate::summary::files::summarize_files_on`], the function
 //! any other caller uses for the same JSON, and the metrics read the files through the same
 //! [`crate::summary::files::read_files`], in the same order.
+//!
+//! `--threads N` reads the summary on N threads ([`crate::summary::parallel`]), with the
+//! same output as one; the Prometheus format is read on one thread.
 //!
 //! `--since`/`--until` narrow the summary (`text`, `json`) to a time range. The Prometheus
 //! format refuses them: its counters and the exporter's own metrics (bytes read, last
@@ -17,9 +20,10 @@ use anyhow::Context;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::config::Settings;
 use crate::metrics::{Recorder, encode_text};
-use crate::summary::files::{LogFile, read_files, reading_order};
+use crate::summary::files::{LogFile, read_files, reading_order, summarize_files_on};
+use crate::summary::parallel::Parallel;
 use crate::summary::range::parse_range;
-use crate::summary::{render_text, summarize_files};
+use crate::summary::render_text;
 
 /// Collects the log files under `path` (recursively for a directory), sorted by path.
 fn collect(path: &Path, explicit: bool, out: &mut Vec<LogFile>) -> std::io::Result<()> {
@@ -75,8 +79,10 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         // The summary parses lines itself: no metrics are registered.
         ReportFormat::Text | ReportFormat::Json => {
+            let par = Parallel::new(args.threads, args.piece_bytes);
             let report =
-                summarize_files(files, &range, &settings, args.top, args.lang, u64::MAX).report;
+                summarize_files_on(files, &range, &settings, args.top, args.lang, u64::MAX, par)
+                    .report;
             failed |= report.read_errors > 0;
             let text = if args.format == ReportFormat::Json {
                 let mut json =

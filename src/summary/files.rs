@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::parallel::{Parallel, summarize_parallel};
 use super::range::{file_may_hold, is_bounded};
 use super::{Report, Summary};
 use crate::config::Settings;
@@ -159,14 +160,33 @@ pub fn summarize_files(
     lang: Lang,
     max_bytes: u64,
 ) -> Summarized {
+    summarize_files_on(files, range, settings, top, lang, max_bytes, Parallel::ONE)
+}
+
+/// [`summarize_files`] read on `par.threads` threads ([`super::parallel`]): the same summary.
+/// A byte budget (`max_bytes` other than `u64::MAX`) reads on one thread.
+pub fn summarize_files_on(
+    files: Vec<LogFile>,
+    range: &TimeRange,
+    settings: &Settings,
+    top: usize,
+    lang: Lang,
+    max_bytes: u64,
+    par: Parallel,
+) -> Summarized {
     let mut files = in_range(files, range);
     reading_order(&mut files);
     let mut summary =
         Summary::new(settings.classifier.clone(), settings.tz.clone(), top).with_range(*range);
-    let reading = read_files(&files, &mut summary, max_bytes);
+    let truncated = if par.threads > 1 && max_bytes == u64::MAX {
+        summarize_parallel(&files, &mut summary, par);
+        false
+    } else {
+        read_files(&files, &mut summary, max_bytes).truncated
+    };
     Summarized {
         report: summary.report(top, lang),
-        truncated: reading.truncated,
+        truncated,
     }
 }
 

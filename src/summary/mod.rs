@@ -63,7 +63,9 @@
 //! - [`text`]: the text tables (display widths of Korean, binary units);
 //! - [`range`]: the bounds `report` accepts, which files can hold lines of a range;
 //! - [`files`]: the files of a reading and their order, and [`summarize`], the summary of
-//!   log directories for a range as `report --format json` prints it.
+//!   log directories for a range as `report --format json` prints it;
+//! - [`parallel`]: the same summary read on several threads, piece by piece, merged into
+//!   what one thread gives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -90,6 +92,7 @@ use crate::read::Sink;
 use crate::read::range::TimeRange;
 
 pub mod files;
+pub mod parallel;
 pub mod range;
 pub mod report;
 pub mod text;
@@ -107,6 +110,34 @@ struct Received {
     sender: String,
     recipient: String,
     recipients: u64,
+    /// Read as a piece's part ([`parallel`]): `recipients` counts only the piece's `RCPT=OK`
+    /// lines, those before it are still to be added.
+    open: bool,
+}
+
+/// A line of a piece whose meaning depends on lines before the piece ([`parallel`]): kept
+/// as read, and given its meaning when the pieces are merged in reading order.
+#[derive(Clone, Debug)]
+enum Deferred {
+    /// An SMTP `DATA=EFILTER` or `RCPT=EFILTER` line (the legacy pair that counts once),
+    /// counted as a refusal of its own when `kept` (in the range).
+    Legacy { line: Vec<u8>, kept: bool },
+    /// An SMAIL record of an `X` message, not counted as a bounce or notice yet.
+    Notice { line: Vec<u8>, kept: bool },
+}
+
+/// What a summary read as one piece of a parallel reading keeps for the merge.
+#[derive(Debug, Default)]
+struct Part {
+    /// Lines whose meaning waits for the merge, in reading order.
+    deferred: Vec<Deferred>,
+    /// Message IDs whose `RCPT=OK` count started again in the piece (`RECV=OK`, a filter).
+    reset: std::collections::HashSet<String>,
+    /// The piece starts inside a file and no line with a time was read yet: whether a line
+    /// without a time counts is the last timed line's before the piece.
+    start_unknown: bool,
+    /// Lines without a time read while `start_unknown`, per log.
+    lead_malformed: [u64; LogKind::COUNT],
 }
 
 /// Accumulates the summary, line by line. See the module documentation.
@@ -163,6 +194,8 @@ pub struct Summary {
     /// Whether the last line with a time in `file` was in the range (at the start of the
     /// file: whether its day is): a line without a time goes with it.
     last_in: bool,
+    /// Read as one piece of a parallel reading ([`parallel`]).
+    part: Option<Box<Part>>,
 }
 
 fn address(b: &[u8]) -> String {
@@ -233,7 +266,21 @@ impl Summary {
             ranged: false,
             file: PathBuf::new(),
             last_in: true,
+            part: None,
         }
+    }
+
+    /// Makes this (empty) summary the part of one piece of a parallel reading
+    /// ([`parallel`]): the lines whose meaning depends on the lines before the piece are
+    /// kept for the merge. `inside`: the piece starts inside this file, not at its start.
+    fn into_part(mut self, inside: Option<&Path>) -> Summary {
+        let mut part = Part::default();
+        if let Some(path) = inside {
+            self.file = path.to_path_buf();
+            part.start_unknown = true;
+        }
+        self.part = Some(Box::new(part));
+        self
     }
 
     /// Counts only the lines of `range` (see the module documentation).
@@ -245,6 +292,9 @@ impl Summary {
 
     /// Is a line at `t` in the range? Lines without a time that follow it go with it.
     fn keep(&mut self, t: LocalTime) -> bool {
+        if let Some(p) = &mut self.part {
+            p.start_unknown = false;
+        }
         self.last_in = self.range.contains(t);
         self.last_in
     }
@@ -257,6 +307,15 @@ impl Summary {
             self.last_in = ctx
                 .file_date
                 .is_none_or(|d| range::holds_day(&self.range, d));
+        }
+    }
+
+    /// A malformed or over-long line: counted when the line before it was.
+    fn untimed(&mut self, kind: LogKind) {
+        match &mut self.part {
+            Some(p) if p.start_unknown => p.lead_malformed[kind.index()] += 1,
+            _ if self.last_in => self.malformed[kind.index()] += 1,
+            _ => {}
         }
     }
 
@@ -274,15 +333,29 @@ impl Summary {
     /// Counts an SMTP line; `Ok(false)` when it is outside the range.
     fn smtp(&mut self, line: &[u8]) -> Result<bool, ParseError> {
         let ev = parse_smtp(line)?;
-        let meaning = self.meaning.smtp(&ev);
+        let mut meaning = self.meaning.smtp(&ev);
+        // A piece's part counts the legacy pair's second line as a refusal of its own, and
+        // the merge takes it back when it pairs (see `parallel`).
+        let legacy = self.part.is_some()
+            && matches!(
+                ev.status.status,
+                Status::Known(StatusCode::DataFilter | StatusCode::RcptFilter)
+            );
+        if legacy {
+            meaning.refused = ev.status.status.stage();
+        }
         let id = printable(ev.message_id);
         // The message's accepted recipients, whether or not the line is in the range.
         let mut recipients = 0;
+        let mut open = false;
         if meaning.recipient == Some(Recipient::Accepted) && !id.is_empty() {
             *self.pending_rcpts.entry(id.clone()).or_default() += 1;
         }
         if meaning.received {
             recipients = self.pending_rcpts.remove(&id).unwrap_or(0);
+            if let Some(p) = &mut self.part {
+                open = p.reset.insert(id.clone());
+            }
         }
         // The transaction ended without a message.
         if matches!(
@@ -292,8 +365,18 @@ impl Summary {
             )
         ) {
             self.pending_rcpts.remove(&id);
+            if let Some(p) = &mut self.part {
+                p.reset.insert(id.clone());
+            }
         }
-        if !self.keep(ev.time) {
+        let kept = self.keep(ev.time);
+        if legacy && let Some(p) = &mut self.part {
+            p.deferred.push(Deferred::Legacy {
+                line: line.to_vec(),
+                kept,
+            });
+        }
+        if !kept {
             return Ok(false);
         }
         self.seen(ev.time);
@@ -318,6 +401,7 @@ impl Summary {
                 sender,
                 recipient: address(ev.recipient),
                 recipients,
+                open,
             });
             return Ok(true);
         }
@@ -357,10 +441,26 @@ impl Summary {
         }
     }
 
-    /// Counts an SMAIL record; `false` when it is outside the range.
-    fn smail(&mut self, ev: &SmailEvent<'_>) -> bool {
-        let meaning = self.meaning.smail(ev, self.local.to_unix(ev.time));
-        if !self.keep(ev.time) {
+    /// Counts an SMAIL record (the line `line`); `false` when it is outside the range.
+    fn smail(&mut self, ev: &SmailEvent<'_>, line: &[u8]) -> bool {
+        // A piece's part leaves the notices to the merge (see `parallel`).
+        let defer = self.part.is_some() && ev.origin() == Origin::Bounce;
+        let meaning = if defer {
+            crate::meaning::SmailMeaning {
+                delivered: crate::meaning::delivery_index(ev.delivery),
+                notice: None,
+            }
+        } else {
+            self.meaning.smail(ev, self.local.to_unix(ev.time))
+        };
+        let kept = self.keep(ev.time);
+        if defer && let Some(p) = &mut self.part {
+            p.deferred.push(Deferred::Notice {
+                line: line.to_vec(),
+                kept,
+            });
+        }
+        if !kept {
             return false;
         }
         self.seen(ev.time);
@@ -373,7 +473,13 @@ impl Summary {
                 .entry(domain_of(ev.recipient))
                 .or_default() += 1;
         }
-        match meaning.notice {
+        self.notice(meaning.notice, ev);
+        true
+    }
+
+    /// Counts the notice an SMAIL record of the range is, if any.
+    fn notice(&mut self, notice: Option<Notice>, ev: &SmailEvent<'_>) {
+        match notice {
             Some(Notice::Bounce) => {
                 self.bounced += 1;
                 self.traffic(ev.time, |t| t.bounced += 1);
@@ -385,7 +491,6 @@ impl Summary {
             Some(Notice::Postmaster) => self.postmaster_notices += 1,
             None => {}
         }
-        true
     }
 
     /// Counts a webmail error; `false` when it is outside the range.
@@ -750,7 +855,7 @@ impl Sink for Summary {
             // `None`: the rest of a remote reply that spans lines, part of the record before.
             LogKind::Smail => match ctx.smail(line) {
                 None => return,
-                Some(parsed) => parsed.map(|ev| self.smail(&ev)),
+                Some(parsed) => parsed.map(|ev| self.smail(&ev, line)),
             },
             // `None`: a line of a PHP stack trace, part of the error before.
             LogKind::Webmail => match ctx.webmail(line, &self.classifier) {
@@ -768,17 +873,14 @@ impl Sink for Summary {
         match result {
             Ok(true) => self.parsed[kind.index()] += 1,
             Ok(false) => {}
-            Err(_) if self.last_in => self.malformed[kind.index()] += 1,
-            Err(_) => {}
+            Err(_) => self.untimed(kind),
         }
     }
 
     fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, _len: u64) {
         ctx.smail_continues = false;
         self.enter(ctx, path);
-        if self.last_in {
-            self.malformed[ctx.kind.index()] += 1;
-        }
+        self.untimed(ctx.kind);
     }
 
     fn consumed(&mut self, _kind: LogKind, _bytes: u64) {}

@@ -44,6 +44,14 @@ pub struct Traffic {
 }
 
 impl Traffic {
+    /// Adds `o`'s counts.
+    pub(crate) fn add(&mut self, o: &Traffic) {
+        self.received += o.received;
+        self.delivered += o.delivered;
+        self.bounced += o.bounced;
+        self.refused += o.refused;
+    }
+
     pub(crate) fn any(&self) -> bool {
         self.received + self.delivered + self.bounced + self.refused > 0
     }

@@ -16,6 +16,10 @@ mod report_summary;
 /// function that gives the same JSON.
 mod report_range;
 
+/// `report --threads N`: the output of N threads, files cut in small pieces, is the output
+/// of one, byte for byte.
+mod report_threads;
+
 /// The running exporter: appends, partial lines, CRLF, rotation, truncation, HTTP endpoints.
 mod serve;
 
