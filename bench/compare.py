@@ -6,8 +6,10 @@ written by genlogs.py, and print the benchmark table.
       Exit 0 when every output given agrees with the manifest (and so with each other),
       1 on any disagreement, 2 on a usage/parse error.
   compare.py table --manifest OUT/expected.json --timings T1.json [T2.json ...]
-      Print lines/s, MB/s, peak RSS and the ratios; with --targets, exit 3 when a target
-      of issue 5 (>= 40x mtail, <= 6x wc -l, < 20 MB RSS) is missed.
+      Print lines/s, MB/s, peak RSS and the ratios against issue 16's targets (>= 150x
+      mtail; <= 5x wc -l on one thread, <= 3x on two; peak RSS < 20 MB on one thread,
+      + 4 MB per extra thread), each met or missed by how much; with --targets, exit 3
+      when one is missed.
 
 Metric names checked (the exporter's public contract, issue 2; bench/xmail.mtail emits the
 same names):
@@ -237,25 +239,40 @@ def cmd_table(a):
               "those timings are not reliable")
     print()
     missed = []
-    ex, mt, wc = rows.get("exporter"), rows.get("mtail"), rows.get("wc -l")
+    one, ex, mt, wc = rows.get("exporter-1t"), rows.get("exporter"), rows.get("mtail"), \
+        rows.get("wc -l")
+    n = a.threads
+
+    def target(what, value, unit, goal, ok, short):
+        """One target of issue 16: met, or missed by how much (relative to the goal)."""
+        off = abs(value - goal) / goal * 100
+        verdict = "met" if ok else f"NOT MET (missed by {off:.0f} %)"
+        print(f"{what:<34}: {value:7.2f}{unit:<9} (target {goal_text(goal, short)}) {verdict}")
+        if not ok:
+            missed.append(short)
+
+    def goal_text(goal, short):
+        return short.replace("{}", f"{goal:g}")
+
     if ex and mt:
         r = mt["median_s"] / ex["median_s"]
-        print(f"exporter vs mtail : {r:6.1f}x faster   (target >= 40x)  "
-              f"{'met' if r >= 40 else 'NOT MET'}")
-        if r < 40:
-            missed.append("40x mtail")
+        target("exporter vs mtail", r, "x faster", 150, r >= 150, ">= {}x mtail")
+    if one and wc:
+        r = one["median_s"] / wc["median_s"]
+        target("report --threads 1 vs wc -l", r, "x slower", 5, r <= 5, "<= {}x wc -l, 1 thread")
     if ex and wc:
         r = ex["median_s"] / wc["median_s"]
-        print(f"exporter vs wc -l : {r:6.2f}x slower   (target <= 6x)   "
-              f"{'met' if r <= 6 else 'NOT MET'}")
-        if r > 6:
-            missed.append("6x wc -l")
+        goal = 3 if n > 1 else 5
+        target(f"report ({n} threads) vs wc -l", r, "x slower", goal, r <= goal,
+               "<= {}x wc -l, " + f"{n} threads")
+    if one:
+        rss = one["max_rss_kb"] / 1024
+        target("report --threads 1 peak RSS", rss, " MB", 20, rss < 20, "< {} MB, 1 thread")
     if ex:
         rss = ex["max_rss_kb"] / 1024
-        print(f"exporter peak RSS : {rss:6.1f} MB        (target < 20 MB) "
-              f"{'met' if rss < 20 else 'NOT MET'}")
-        if rss >= 20:
-            missed.append("RSS < 20 MB")
+        goal = 20 + 4 * (n - 1)
+        target(f"report ({n} threads) peak RSS", rss, " MB", goal, rss < goal,
+               "< {} MB, " + f"{n} threads")
     if mt and wc:
         print(f"mtail vs wc -l    : {mt['median_s'] / wc['median_s']:6.1f}x slower")
     if a.targets and missed:
@@ -275,6 +292,8 @@ def main():
     t.add_argument("--manifest", required=True)
     t.add_argument("--timings", nargs="+", required=True)
     t.add_argument("--targets", action="store_true", help="exit 3 if a target is missed")
+    t.add_argument("--threads", type=int, default=1,
+                   help="threads the 'exporter' run (report's default) parses on")
     a = ap.parse_args()
     return cmd_check(a) if a.cmd == "check" else cmd_table(a)
 

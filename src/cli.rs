@@ -262,8 +262,9 @@ pub struct ReportArgs {
     #[arg(long = "until", value_name = "TIME")]
     pub until: Option<String>,
 
-    /// `text` and `json`: threads that parse the files (large files in pieces); the output
-    /// is the same as with 1. Default: the machine's cores.
+    /// Threads that parse the files; the output is the same as with 1. `text` and `json`
+    /// read on N threads (large files in pieces); `prometheus` on two when N > 1 (the SMTP
+    /// files on one, the others on the other). Default: the machine's cores.
     #[arg(
         long = "threads",
         value_name = "N",
@@ -272,7 +273,8 @@ pub struct ReportArgs {
     )]
     pub threads: usize,
 
-    /// Bytes of a file one thread parses at once with `--threads` (tests).
+    /// Bytes of a file one thread parses at once with `--threads`; with `--format
+    /// prometheus`, a sixteenth of it is the number of join steps handed over at once (tests).
     #[arg(
         long = "piece-bytes",
         value_name = "BYTES",

@@ -5,7 +5,8 @@
 //! [`crate::summary::files::read_files`], in the same order.
 //!
 //! `--threads N` reads the summary on N threads ([`crate::summary::parallel`]), with the
-//! same output as one; the Prometheus format is read on one thread.
+//! same output as one; the Prometheus format, with more than one, reads the SMTP files on a
+//! thread of their own ([`crate::metrics::split`]), again with the same output.
 //!
 //! `--since`/`--until` narrow the summary (`text`, `json`) to a time range. The Prometheus
 //! format refuses them: its counters and the exporter's own metrics (bytes read, last
@@ -19,7 +20,8 @@ use anyhow::Context;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::config::Settings;
-use crate::metrics::{Recorder, encode_text};
+use crate::metrics::split::{BATCH_STEPS, read_split};
+use crate::metrics::{Recorder, encode_families, encode_text};
 use crate::summary::files::{LogFile, read_files, reading_order, summarize_files_on};
 use crate::summary::parallel::Parallel;
 use crate::summary::range::parse_range;
@@ -69,13 +71,25 @@ pub fn run(args: &ReportArgs, settings: Settings) -> anyhow::Result<ExitCode> {
     let (mut files, mut failed) = collect_all(&args.paths);
     let text = match args.format {
         ReportFormat::Prometheus => {
-            let mut recorder = Recorder::from_settings(&settings, false)
-                .context("cannot register metrics")?
-                .one_shot();
             reading_order(&mut files);
-            failed |= read_files(&files, &mut recorder, u64::MAX).failed > 0;
-            recorder.finish();
-            encode_text(recorder.registry())
+            if Parallel::new(args.threads, args.piece_bytes).threads > 1 {
+                // `--piece-bytes` (tests) makes batches small too.
+                let batch = match args.piece_bytes {
+                    0 => BATCH_STEPS,
+                    b => (b / 16) as usize,
+                };
+                let (families, unread) =
+                    read_split(&files, &settings, batch).context("cannot register metrics")?;
+                failed |= unread > 0;
+                encode_families(&families)
+            } else {
+                let mut recorder = Recorder::from_settings(&settings, false)
+                    .context("cannot register metrics")?
+                    .one_shot();
+                failed |= read_files(&files, &mut recorder, u64::MAX).failed > 0;
+                recorder.finish();
+                encode_text(recorder.registry())
+            }
         }
         // The summary parses lines itself: no metrics are registered.
         ReportFormat::Text | ReportFormat::Json => {

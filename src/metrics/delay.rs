@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use prometheus::local::LocalHistogram;
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, Registry};
@@ -38,11 +38,43 @@ pub fn smtp_id_key(id: &[u8]) -> Option<u64> {
     crate::meaning::id_key(b'S', id)
 }
 
+/// The hash of a message ID key for [`ReceivedJoin`]: the ID itself in the low bits, so
+/// that messages received one after the other (XMail counts them up) sit side by side in
+/// the table, and a delivery, which follows its `RECV=OK` closely, finds its message in
+/// memory the cache still holds; a multiplicative hash in the top 7 bits, which the table
+/// compares first. Message IDs are XMail's own counters, not chosen by clients.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+/// The bits of an ID kept as they are.
+const ID_BITS: u32 = 57;
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; any other input still hashes.
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, id: u64) {
+        let low = (1u64 << ID_BITS) - 1;
+        let mixed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (id & low) | (mixed & !low);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Received messages by ID, oldest first, within [`JoinLimits`].
 #[derive(Debug, Default)]
 pub struct ReceivedJoin {
-    /// Message IDs are XMail's own counters, not chosen by clients: a fast hash is safe.
-    received: FxHashMap<u64, i64>,
+    received: std::collections::HashMap<u64, i64, BuildHasherDefault<IdHasher>>,
     order: VecDeque<(u64, i64)>,
     limits: JoinLimits,
 }
@@ -51,7 +83,7 @@ impl ReceivedJoin {
     /// An empty join.
     pub fn new(limits: JoinLimits) -> ReceivedJoin {
         ReceivedJoin {
-            received: FxHashMap::default(),
+            received: Default::default(),
             order: VecDeque::new(),
             limits,
         }
@@ -178,6 +210,12 @@ impl Pending {
         self.smtp_time = self.smtp_time.max(t);
     }
 
+    /// The newest SMTP log time read (`i64::MIN` before any).
+    #[inline]
+    pub fn log_time(&self) -> i64 {
+        self.smtp_time
+    }
+
     /// Deliveries that waited long enough, removed; returns how many.
     pub fn expire(&mut self, now: Instant) -> u64 {
         let mut n = 0;
@@ -300,10 +338,24 @@ mod tests {
         assert_eq!(j.received_at(3), Some(1104));
     }
 
+    #[test]
+    fn ids_that_hash_alike_in_the_low_bits_stay_apart() {
+        let mut j = ReceivedJoin::new(JoinLimits {
+            window_secs: 100,
+            max_messages: 10,
+        });
+        let high = 1u64 << 60;
+        j.received(7, 1);
+        j.received(7 | high, 2);
+        assert_eq!(j.received_at(7), Some(1));
+        assert_eq!(j.received_at(7 | high), Some(2));
+        assert_eq!(j.received_at(8), None);
+    }
+
     /// The join as first written, a `get` then a `remove` per message forgotten: the
     /// definition the join must match.
     struct Model {
-        received: FxHashMap<u64, i64>,
+        received: rustc_hash::FxHashMap<u64, i64>,
         order: VecDeque<(u64, i64)>,
         limits: JoinLimits,
     }
@@ -350,7 +402,7 @@ mod tests {
             let limits = JoinLimits { window_secs, max_messages };
             let mut join = ReceivedJoin::new(limits);
             let mut model = Model {
-                received: FxHashMap::default(),
+                received: rustc_hash::FxHashMap::default(),
                 order: VecDeque::new(),
                 limits,
             };

@@ -24,9 +24,11 @@ pub mod process_windows;
 pub mod services;
 pub mod smail;
 pub mod smtp;
+pub mod split;
 pub mod spool;
 pub mod webmail;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +61,7 @@ use pop3::Pop3Metrics;
 use services::ServiceMetrics;
 use smail::SmailMetrics;
 use smtp::SmtpMetrics;
+pub use split::{Deferred, JoinStep};
 use spool::SpoolMetrics;
 use webmail::WebmailMetrics;
 
@@ -171,6 +174,12 @@ pub struct Recorder {
     pending: Pending,
     /// With the mail desk: where refused SMTP lines are kept.
     recent: Option<Arc<Recent>>,
+    /// Reading only SMTP files for [`split`]: the delivery join's steps go here, in reading
+    /// order, for the recorder of the other files, instead of into `received` and `pending`.
+    join_out: Option<Vec<JoinStep>>,
+    /// Reading the other files of a [`split`] reading: what the delivery join does, kept
+    /// in reading order until the SMTP steps before it are applied ([`split::settle`]).
+    deferred: Option<VecDeque<Deferred>>,
 }
 
 impl Recorder {
@@ -206,6 +215,8 @@ impl Recorder {
             received: ReceivedJoin::new(JoinLimits::default()),
             pending: Pending::new(Some(PENDING_WALL)),
             recent: None,
+            join_out: None,
+            deferred: None,
         }
     }
 
@@ -219,6 +230,7 @@ impl Recorder {
 
     /// The end of a one-shot read: deliveries still waiting for their `RECV=OK` are unmatched.
     pub fn finish(&mut self) {
+        debug_assert_eq!(self.deferred_len(), 0, "join operations left undone");
         let n = self.pending.expire_all();
         self.metrics.delay.unmatched.inc_by(n);
         self.flush();
@@ -239,6 +251,105 @@ impl Recorder {
     pub fn with_join_limits(mut self, limits: JoinLimits) -> Recorder {
         self.received = ReceivedJoin::new(limits);
         self
+    }
+
+    /// For the SMTP side of a [`split`] reading: the delivery join's steps are kept for
+    /// [`Recorder::take_join_steps`] instead of being applied here.
+    pub fn handing_over_join(mut self) -> Recorder {
+        self.join_out = Some(Vec::new());
+        self
+    }
+
+    /// The join steps kept since the last call, with one [`JoinStep::LogTime`] at the end
+    /// (see [`Recorder::handing_over_join`]).
+    pub fn take_join_steps(&mut self) -> Vec<JoinStep> {
+        let log_time = self.pending.log_time();
+        match &mut self.join_out {
+            Some(out) => {
+                out.push(JoinStep::LogTime(log_time));
+                std::mem::take(out)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// How many join steps are kept (see [`Recorder::handing_over_join`]).
+    pub fn join_steps_kept(&self) -> usize {
+        self.join_out.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Applies join steps handed over by the SMTP side of a [`split`] reading, as reading
+    /// those SMTP lines here would have.
+    pub fn apply_join(&mut self, steps: &[JoinStep]) {
+        for step in steps {
+            match *step {
+                JoinStep::Received { id, t } => self.join_received(id, t),
+                JoinStep::Consumed(log_time) => {
+                    self.pending.smtp_time(log_time);
+                    self.expire_waiting();
+                }
+                JoinStep::LogTime(log_time) => self.pending.smtp_time(log_time),
+            }
+        }
+    }
+
+    /// For the other side of a [`split`] reading: the delivery join's operations are kept
+    /// (see [`Recorder::deferred`]) instead of being done at once.
+    pub fn deferring_join(mut self) -> Recorder {
+        self.deferred = Some(VecDeque::new());
+        self
+    }
+
+    /// The join operations kept, oldest first (empty unless [`Recorder::deferring_join`]).
+    pub fn deferred(&mut self) -> &mut VecDeque<Deferred> {
+        self.deferred.get_or_insert_with(VecDeque::new)
+    }
+
+    /// How many join operations are kept.
+    pub fn deferred_len(&self) -> usize {
+        self.deferred.as_ref().map_or(0, VecDeque::len)
+    }
+
+    /// Does a join operation that was kept, as it would have been done when it was read.
+    /// [`Deferred::SmtpFile`] is the caller's: it applies that file's steps.
+    pub fn do_deferred(&mut self, op: Deferred) {
+        match op {
+            Deferred::Delivery { id, t, kind } => self.join_delivery(id, t, kind),
+            Deferred::Expire => self.expire_waiting(),
+            Deferred::SmtpFile(_) => {}
+        }
+    }
+
+    /// A delivery of message `id` at `t`: its delay, or it waits for its `RECV=OK`.
+    #[inline]
+    fn join_delivery(&mut self, id: u64, t: i64, kind: crate::parse::smail::DeliveryType) {
+        match self.received.received_at(id) {
+            Some(received) => self.metrics.delay.observe(kind, t - received),
+            None => {
+                let dropped = self.pending.wait(id, t, kind, Instant::now());
+                self.metrics.delay.unmatched.inc_by(dropped);
+            }
+        }
+    }
+
+    /// Deliveries that waited long enough for their `RECV=OK` count as unmatched.
+    fn expire_waiting(&mut self) {
+        let expired = self.pending.expire(Instant::now());
+        if expired > 0 {
+            self.metrics.delay.unmatched.inc_by(expired);
+        }
+    }
+
+    /// Message `id` was received at `t`: remembered for its deliveries, and the deliveries
+    /// that waited for it get their delay.
+    #[inline]
+    fn join_received(&mut self, id: u64, t: i64) {
+        let evicted = self.received.received(id, t);
+        if evicted > 0 {
+            self.metrics.delay.evictions.inc_by(evicted);
+        }
+        let delay = &self.metrics.delay;
+        self.pending.received(id, t, |k, d| delay.observe(k, d));
     }
 
     /// Keeps every refused SMTP line in `recent` too (the mail desk's recent refusals).
@@ -334,12 +445,10 @@ impl Sink for Recorder {
                     if meaning.received
                         && let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
                     {
-                        let evicted = self.received.received(id, t);
-                        if evicted > 0 {
-                            self.metrics.delay.evictions.inc_by(evicted);
+                        match &mut self.join_out {
+                            Some(out) => out.push(JoinStep::Received { id, t }),
+                            None => self.join_received(id, t),
                         }
-                        let delay = &self.metrics.delay;
-                        self.pending.received(id, t, |k, d| delay.observe(k, d));
                     }
                 }
                 Err(e) => self.malformed(kind, path, e, line),
@@ -359,15 +468,10 @@ impl Sink for Recorder {
                         self.metrics.exporter.parsed[kind.index()].inc();
                         self.event_time(kind, t);
                         if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t) {
-                            match self.received.received_at(id) {
-                                Some(received) => {
-                                    self.metrics.delay.observe(ev.delivery, t - received)
-                                }
-                                None => {
-                                    let dropped =
-                                        self.pending.wait(id, t, ev.delivery, Instant::now());
-                                    self.metrics.delay.unmatched.inc_by(dropped);
-                                }
+                            let kind = ev.delivery;
+                            match &mut self.deferred {
+                                Some(d) => d.push_back(Deferred::Delivery { id, t, kind }),
+                                None => self.join_delivery(id, t, kind),
                             }
                         }
                     }
@@ -445,9 +549,12 @@ impl Sink for Recorder {
     }
 
     fn consumed(&mut self, kind: LogKind, bytes: u64) {
-        let expired = self.pending.expire(Instant::now());
-        if expired > 0 {
-            self.metrics.delay.unmatched.inc_by(expired);
+        if let Some(out) = &mut self.join_out {
+            out.push(JoinStep::Consumed(self.pending.log_time()));
+        }
+        match &mut self.deferred {
+            Some(d) => d.push_back(Deferred::Expire),
+            None => self.expire_waiting(),
         }
         self.flush();
         self.metrics.exporter.read_bytes[kind.index()].inc_by(bytes);

@@ -4,7 +4,10 @@
 //! lines span files, the legacy `DATA=EFILTER` + `RCPT=EFILTER` pair, SMAIL records that go
 //! on over several lines, malformed and over-long lines, ties in the top lists — read in
 //! pieces small enough (the hidden `--piece-bytes`) that piece boundaries fall everywhere,
-//! multi-line records included.
+//! multi-line records included. The Prometheus format reads the SMTP files on a thread of
+//! their own (`src/metrics/split.rs`); `--piece-bytes` makes its hand-over batches small too
+//! (a few join steps), so that batches end anywhere and the other thread waits for them
+//! often.
 
 use std::fmt::Write as _;
 use std::path::Path;

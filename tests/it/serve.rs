@@ -569,12 +569,29 @@ fn the_spool_is_counted() {
     }
     // The spool goes away: errors are counted, the last good values stay, the logs are
     // still read.
-    std::fs::remove_dir_all(&spool).unwrap();
+    remove_dir_all_while_scanned(&spool);
     let s = ex.wait_for("a scan error", |s| {
         s.value("xmail_exporter_spool_scan_errors_total", &[]) >= 1.0
     });
     assert_eq!(q(&s, "frozen"), 2.0);
     assert_eq!(ex.get("/-/ready").0, 200);
+}
+
+/// Removes `dir`, which the exporter scans every 100 ms. On Windows a directory another
+/// process is listing cannot be removed at that instant ("Sharing violation", error 32): try
+/// again for up to 5 s.
+fn remove_dir_all_while_scanned(dir: &std::path::Path) {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(32) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot remove {}: {e}", dir.display()),
+        }
+    }
 }
 
 /// After a restart the spool gauges are absent until a scan completes, never 0: a spool that
