@@ -19,7 +19,7 @@
 //!   deliveries expire ([`JoinStep::Consumed`]). This thread keeps its own deliveries and
 //!   expiry points ([`Deferred`]) in reading order, with a mark where each SMTP file comes
 //!   ([`Deferred::SmtpFile`]), and does them in that order as the SMTP files' steps arrive
-//!   ([`settle`]): the join sees what one recorder would have seen, in the same order.
+//!   (`settle`): the join sees what one recorder would have seen, in the same order.
 //!
 //! Everything else is a sum (counters, histograms) or a value only one side sets or both set
 //! alike (gauges: the last event time of a log, build information), merged as the larger.
