@@ -31,10 +31,26 @@ pub fn lossy(b: &[u8]) -> String {
 /// Log bytes as text for a table on a terminal: control characters (a raw TAB in a HELO, an
 /// ESC) become `?`, so they break neither the table nor the terminal.
 pub fn printable(b: &[u8]) -> String {
+    // Most log fields are printable ASCII already: one copy, no decoding.
+    if let Some(ascii) = printable_ascii(b) {
+        return ascii.to_string();
+    }
     String::from_utf8_lossy(b)
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
+}
+
+/// `b` as text when it is printable ASCII (`' '` to `'~'`), which [`printable`] leaves as
+/// it is.
+#[inline]
+pub fn printable_ascii(b: &[u8]) -> Option<&str> {
+    if b.iter().all(|&c| (b' '..=b'~').contains(&c)) {
+        // Printable ASCII is UTF-8.
+        std::str::from_utf8(b).ok()
+    } else {
+        None
+    }
 }
 
 fn or_null(b: &[u8]) -> String {

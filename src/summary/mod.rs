@@ -202,7 +202,7 @@ fn address(b: &[u8]) -> String {
     if b.is_empty() {
         "<>".to_string()
     } else {
-        printable(b).to_lowercase()
+        lower(b)
     }
 }
 
@@ -211,7 +211,15 @@ fn domain_of(b: &[u8]) -> String {
     if d.is_empty() {
         "-".to_string()
     } else {
-        printable(d).to_lowercase()
+        lower(d)
+    }
+}
+
+/// [`printable`] in lower case; printable ASCII (most addresses) in one copy.
+fn lower(b: &[u8]) -> String {
+    match explain::printable_ascii(b) {
+        Some(ascii) => ascii.to_ascii_lowercase(),
+        None => printable(b).to_lowercase(),
     }
 }
 
@@ -344,7 +352,21 @@ impl Summary {
         if legacy {
             meaning.refused = ev.status.status.stage();
         }
-        let id = printable(ev.message_id);
+        // The message ID is kept only for what follows a message through its lines.
+        let transaction_end = matches!(
+            ev.status.status,
+            Status::Known(
+                StatusCode::PredataFilter | StatusCode::PostdataFilter | StatusCode::DataFilter,
+            )
+        );
+        let id = if meaning.recipient == Some(Recipient::Accepted)
+            || meaning.received
+            || transaction_end
+        {
+            printable(ev.message_id)
+        } else {
+            String::new()
+        };
         // The message's accepted recipients, whether or not the line is in the range.
         let mut recipients = 0;
         let mut open = false;
@@ -358,12 +380,7 @@ impl Summary {
             }
         }
         // The transaction ended without a message.
-        if matches!(
-            ev.status.status,
-            Status::Known(
-                StatusCode::PredataFilter | StatusCode::PostdataFilter | StatusCode::DataFilter,
-            )
-        ) {
+        if transaction_end {
             self.pending_rcpts.remove(&id);
             if let Some(p) = &mut self.part {
                 p.reset.insert(id.clone());
@@ -391,18 +408,23 @@ impl Summary {
             self.by_source[ev.source().index()] += 1;
             self.traffic(ev.time, |t| t.received += 1);
             let sender = address(ev.sender);
-            let s = self.senders.entry(sender.clone()).or_default();
+            let s = match self.senders.get_mut(&sender) {
+                Some(s) => s,
+                None => self.senders.entry(sender.clone()).or_default(),
+            };
             s.0 += 1;
             s.1 += ev.size;
-            self.keep_large(Received {
-                size: ev.size,
-                time: ev.time,
-                id,
-                sender,
-                recipient: address(ev.recipient),
-                recipients,
-                open,
-            });
+            if self.would_keep(ev.size, ev.time) {
+                self.keep_large(Received {
+                    size: ev.size,
+                    time: ev.time,
+                    id,
+                    sender,
+                    recipient: address(ev.recipient),
+                    recipients,
+                    open,
+                });
+            }
             return Ok(true);
         }
         if let Some(stage) = meaning.refused {
@@ -427,6 +449,16 @@ impl Summary {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// Whether a message of `size` received at `time` would enter the largest-messages
+    /// list ([`Summary::keep_large`]), before its row is made.
+    fn would_keep(&self, size: u64, time: LocalTime) -> bool {
+        self.top == 0
+            || self.largest.len() < self.top
+            || self.largest.partition_point(|x| {
+                (x.size, std::cmp::Reverse(x.time)) >= (size, std::cmp::Reverse(time))
+            }) < self.top
     }
 
     fn keep_large(&mut self, r: Received) {

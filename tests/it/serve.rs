@@ -577,21 +577,26 @@ fn the_spool_is_counted() {
     assert_eq!(ex.get("/-/ready").0, 200);
 }
 
-/// Removes `dir`, which the exporter scans every 100 ms. On Windows a directory another
-/// process is listing cannot be removed at that instant ("Sharing violation", error 32): try
-/// again for up to 5 s.
+/// Takes `dir`, which the exporter scans every 100 ms, away at once: renamed (atomic, so no
+/// scan sees it half removed), then removed. On Windows a directory another process is
+/// listing cannot be renamed at that instant ("Sharing violation", error 32, or "Access
+/// denied", 5): try again for up to 5 s.
 fn remove_dir_all_while_scanned(dir: &std::path::Path) {
+    let gone = dir.with_extension("gone");
     let mut tries = 0;
     loop {
-        match std::fs::remove_dir_all(dir) {
-            Ok(()) => return,
-            Err(e) if cfg!(windows) && e.raw_os_error() == Some(32) && tries < 100 => {
+        match std::fs::rename(dir, &gone) {
+            Ok(()) => break,
+            Err(e) if cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32)) && tries < 100 => {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) => panic!("cannot remove {}: {e}", dir.display()),
+            Err(e) => panic!("cannot rename {}: {e}", dir.display()),
         }
     }
+    // A scan that had started may still hold it open on Windows: what is left goes with
+    // the temporary directory.
+    let _ = std::fs::remove_dir_all(&gone);
 }
 
 /// After a restart the spool gauges are absent until a scan completes, never 0: a spool that
