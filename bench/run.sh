@@ -36,6 +36,8 @@
 # Exit status: 0 all counts agree; 1 counts disagree; 2 a tool could not run (e.g. the
 # exporter has no `report` subcommand yet); 3 counts agree but --strict-targets missed;
 # 4 a live measurement failed.
+# With perf installed, a profile of `report` per thread and function follows each table
+# (bench/out/results/perf.data): where the time goes when a target is missed.
 # Results: bench/out/results/{summary.txt,*.json,*.prom,*.stderr} (and the same under
 # bench/out-hourly/results/), bench/out/live/latest.*.
 set -euo pipefail
@@ -215,6 +217,21 @@ $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(u
     local TABLE_RC=0
     python3 "$BENCH/compare.py" table --manifest "$OUT/expected.json" --timings "${TIMINGS[@]}" \
       --threads "$PARSE_THREADS" $STRICT || TABLE_RC=$?
+    # Where the time goes: a profile of `report` (its default threads), per thread and per
+    # function, when perf is there (apt-get install linux-perf).
+    if [ "$EXP_OK" = 1 ] && command -v perf >/dev/null 2>&1 && \
+       perf record -q -g -o "$RES/perf.data" -- "$BIN" report "$OUT/xmail" "$OUT/webmail" \
+         >/dev/null 2>"$RES/perf.stderr"; then
+      echo
+      echo "== profile: perf record of '$BIN report' ($PARSE_THREADS threads; $RES/perf.data)"
+      echo "CPU samples by thread (report-smtp: the SMTP files; xmail_exporter: the others;"
+      echo "read-ahead: the kernel's copies out of the page cache):"
+      perf report -i "$RES/perf.data" --no-children --sort comm --stdio 2>/dev/null \
+        | grep -E '^ +[0-9]' | head -6
+      echo "functions over 2% of the samples:"
+      perf report -i "$RES/perf.data" --no-children --sort comm,sym --percent-limit 2 --stdio \
+        2>/dev/null | grep -E '^ +[0-9]' | head -20
+    fi
     echo
     echo "exporter: $EXPORTER_STATUS; $(( $(date +%s) - T_START )) s since the start"
     echo "COUNTS_RC=$COUNTS_RC TABLE_RC=$TABLE_RC MTAIL_OK=$MTAIL_OK" > "$RES/rc"
