@@ -33,7 +33,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use prometheus::proto::{Metric, MetricFamily, MetricType};
 
@@ -43,7 +43,7 @@ use crate::parse::smail::DeliveryType;
 use crate::parse::{LogKind, ParseCtx};
 use crate::read::Sink;
 use crate::read::discover::LogFile;
-use crate::read::once::read_at_most;
+use crate::summary::files::read_files;
 
 /// What the SMTP side of a split reading hands over to the delivery join, in reading order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,15 +99,15 @@ struct Batch {
     done: bool,
 }
 
-/// The SMTP side's sink: the recorder, sending its steps when enough are kept.
-struct HandOver<'a> {
+/// A side's sink: the recorder, and what that side does after every block it read (the
+/// SMTP side sends its steps when enough are kept; the other does the join operations it
+/// kept as far as the SMTP steps allow).
+struct AfterBlock<'a, F: FnMut(&mut Recorder)> {
     recorder: &'a mut Recorder,
-    tx: &'a SyncSender<Batch>,
-    file: usize,
-    batch_steps: usize,
+    after: F,
 }
 
-impl Sink for HandOver<'_> {
+impl<F: FnMut(&mut Recorder)> Sink for AfterBlock<'_, F> {
     #[inline]
     fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
         self.recorder.line(ctx, path, line);
@@ -117,54 +117,7 @@ impl Sink for HandOver<'_> {
     }
     fn consumed(&mut self, kind: LogKind, bytes: u64) {
         self.recorder.consumed(kind, bytes);
-        if self.recorder.join_steps_kept() >= self.batch_steps {
-            let steps = self.recorder.take_join_steps();
-            // This thread gone: it failed, and says so itself.
-            let _ = self.tx.send(Batch {
-                file: self.file,
-                steps,
-                done: false,
-            });
-        }
-    }
-    fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool) {
-        self.recorder.file_opened(kind, path, rotation);
-    }
-    fn truncated(&mut self, kind: LogKind, path: &Path) {
-        self.recorder.truncated(kind, path);
-    }
-    fn read_error(&mut self, kind: LogKind, path: &Path, err: &std::io::Error) {
-        self.recorder.read_error(kind, path, err);
-    }
-    fn lag(&mut self, kind: LogKind, bytes: u64) {
-        self.recorder.lag(kind, bytes);
-    }
-}
-
-/// This side's sink: the recorder, doing the join operations kept as far as the SMTP
-/// thread's steps allow after every block.
-struct Settling<'a> {
-    recorder: &'a mut Recorder,
-    rx: &'a Receiver<Batch>,
-    /// The SMTP thread stopped early.
-    gone: &'a mut bool,
-    max_deferred: usize,
-}
-
-impl Sink for Settling<'_> {
-    #[inline]
-    fn line(&mut self, ctx: &mut ParseCtx, path: &Path, line: &[u8]) {
-        self.recorder.line(ctx, path, line);
-    }
-    fn line_too_long(&mut self, ctx: &mut ParseCtx, path: &Path, len: u64) {
-        self.recorder.line_too_long(ctx, path, len);
-    }
-    fn consumed(&mut self, kind: LogKind, bytes: u64) {
-        self.recorder.consumed(kind, bytes);
-        let block = self.recorder.deferred_len() > self.max_deferred;
-        if !*self.gone && !settle(self.recorder, self.rx, block) {
-            *self.gone = true;
-        }
+        (self.after)(self.recorder);
     }
     fn file_opened(&mut self, kind: LogKind, path: &Path, rotation: bool) {
         self.recorder.file_opened(kind, path, rotation);
@@ -213,16 +166,9 @@ fn settle(recorder: &mut Recorder, rx: &Receiver<Batch>, block: bool) -> bool {
 }
 
 /// Reads `file` whole into `sink`; `false` when it could not be read (logged, and counted by
-/// the sink), as [`crate::summary::files::read_files`] does.
+/// the sink).
 fn read_one(file: &LogFile, sink: &mut impl Sink) -> bool {
-    match read_at_most(&file.path, file.kind, &file.name, sink, u64::MAX) {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::error!(path = %file.path.display(), error = %e, "cannot read log file");
-            sink.read_error(file.kind, &file.path, &e);
-            false
-        }
-    }
+    read_files(std::slice::from_ref(file), sink, u64::MAX).failed == 0
 }
 
 /// Reads `files` (in reading order) as [`Recorder::from_settings`] (one-shot, no process
@@ -252,11 +198,19 @@ pub fn read_split(
                     if f.kind != LogKind::Smtp {
                         continue;
                     }
-                    let mut sink = HandOver {
+                    let mut sink = AfterBlock {
                         recorder: &mut recorder,
-                        tx: &tx,
-                        file: i,
-                        batch_steps,
+                        after: |r: &mut Recorder| {
+                            if r.join_steps_kept() >= batch_steps {
+                                let steps = r.take_join_steps();
+                                // The other thread gone: it failed, and says so itself.
+                                let _ = tx.send(Batch {
+                                    file: i,
+                                    steps,
+                                    done: false,
+                                });
+                            }
+                        },
                     };
                     failed += usize::from(!read_one(f, &mut sink));
                     let steps = recorder.take_join_steps();
@@ -283,11 +237,14 @@ pub fn read_split(
                 here.deferred().push_back(Deferred::SmtpFile(i));
                 continue;
             }
-            let mut sink = Settling {
+            let mut sink = AfterBlock {
                 recorder: &mut here,
-                rx: &rx,
-                gone: &mut gone,
-                max_deferred: 2 * batch_steps,
+                after: |r: &mut Recorder| {
+                    let block = r.deferred_len() > 2 * batch_steps;
+                    if !gone && !settle(r, &rx, block) {
+                        gone = true;
+                    }
+                },
             };
             failed += usize::from(!read_one(f, &mut sink));
         }

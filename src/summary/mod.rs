@@ -454,17 +454,19 @@ impl Summary {
     /// Whether a message of `size` received at `time` would enter the largest-messages
     /// list ([`Summary::keep_large`]), before its row is made.
     fn would_keep(&self, size: u64, time: LocalTime) -> bool {
-        self.top == 0
-            || self.largest.len() < self.top
-            || self.largest.partition_point(|x| {
-                (x.size, std::cmp::Reverse(x.time)) >= (size, std::cmp::Reverse(time))
-            }) < self.top
+        self.top == 0 || self.largest.len() < self.top || self.rank(size, time) < self.top
+    }
+
+    /// Where a message of `size` received at `time` goes in the largest-messages list:
+    /// larger first, the earlier first among equals.
+    fn rank(&self, size: u64, time: LocalTime) -> usize {
+        self.largest.partition_point(|x| {
+            (x.size, std::cmp::Reverse(x.time)) >= (size, std::cmp::Reverse(time))
+        })
     }
 
     fn keep_large(&mut self, r: Received) {
-        let pos = self.largest.partition_point(|x| {
-            (x.size, std::cmp::Reverse(x.time)) >= (r.size, std::cmp::Reverse(r.time))
-        });
+        let pos = self.rank(r.size, r.time);
         if self.top == 0 || pos < self.top {
             self.largest.insert(pos, r);
             if self.top > 0 {
