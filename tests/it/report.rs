@@ -260,16 +260,12 @@ fn per_domain_counters_are_opt_in() {
         Scrape::parse(&out).count("xmail_domain_recipients_accepted_total"),
         0
     );
-    let out = Command::new(exporter_bin())
-        .current_dir(root())
-        .args([
-            "report",
-            "--config",
-            "tests/fixtures/seoul-domains.yml",
-            "examples/logs",
-        ])
-        .output()
-        .unwrap();
+    let out = crate::util::output_of(Command::new(exporter_bin()).current_dir(root()).args([
+        "report",
+        "--config",
+        "tests/fixtures/seoul-domains.yml",
+        "examples/logs",
+    ]));
     assert!(out.status.success());
     let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());
     let d = [("domain", "example.co.kr")];

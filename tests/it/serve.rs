@@ -477,15 +477,14 @@ fn sigterm_shuts_down_cleanly() {
 fn a_taken_port_is_one_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let out = std::process::Command::new(crate::util::exporter_bin())
-        .args([
+    let out = crate::util::output_of(
+        std::process::Command::new(crate::util::exporter_bin()).args([
             "--web.listen-address",
             &addr,
             "--xmail.log-dir",
             "/nonexistent",
-        ])
-        .output()
-        .unwrap();
+        ]),
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     let last = err.lines().last().unwrap_or_default();

@@ -20,16 +20,45 @@ pub fn exporter_bin() -> &'static str {
 /// The project root.
 /// Runs the exporter binary from the repository root with `args`: (success, stdout, stderr).
 pub fn run_exporter(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(exporter_bin())
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
+    let out = output_of(Command::new(exporter_bin()).current_dir(root()).args(args));
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Wine's CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359) for no reason of
+/// the program started; a Windows host does not. Only that error, and only on Windows, is
+/// retried (up to 5 times, each retry printed); any other error panics at once.
+const WINE_SPAWN_FLAKE: i32 = 1359;
+
+fn retrying<T>(cmd: &mut Command, mut start: impl FnMut(&mut Command) -> std::io::Result<T>) -> T {
+    let mut tries = 0;
+    loop {
+        match start(cmd) {
+            Ok(v) => return v,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(WINE_SPAWN_FLAKE) && tries < 5 => {
+                tries += 1;
+                eprintln!(
+                    "starting {:?} failed ({e}); retry {tries} of 5",
+                    cmd.get_program()
+                );
+                std::thread::sleep(Duration::from_millis(200 * tries));
+            }
+            Err(e) => panic!("cannot start {:?}: {e}", cmd.get_program()),
+        }
+    }
+}
+
+/// Runs `cmd` to its end and returns what it printed (see [`WINE_SPAWN_FLAKE`]).
+pub fn output_of(cmd: &mut Command) -> std::process::Output {
+    retrying(cmd, |c| c.output())
+}
+
+/// Starts `cmd` (see [`WINE_SPAWN_FLAKE`]).
+pub fn spawn_of(cmd: &mut Command) -> Child {
+    retrying(cmd, |c| c.spawn())
 }
 
 /// Compares `got` with the golden file `path`; `UPDATE_GOLDEN=1` rewrites it instead.
@@ -143,18 +172,16 @@ impl Exporter {
                 c
             }
         };
-        let mut child = cmd
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.level",
-                "debug",
-            ])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the exporter");
+        cmd.args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.level",
+            "debug",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = spawn_of(&mut cmd);
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();

@@ -305,15 +305,14 @@ fn a_bad_web_config_stops_the_start() {
     let logs = TempLogs::new();
     let cfg = logs.tmp.path().join("web.yml");
     std::fs::write(&cfg, "basic_auth_users:\n  prometheus: not-a-hash\n").unwrap();
-    let out = std::process::Command::new(crate::util::exporter_bin())
-        .args([
+    let out = crate::util::output_of(
+        std::process::Command::new(crate::util::exporter_bin()).args([
             "--web.config.file",
             cfg.to_str().unwrap(),
             "--web.listen-address",
             "127.0.0.1:0",
-        ])
-        .output()
-        .unwrap();
+        ]),
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -134,17 +134,14 @@ fn ignored_or_dangerous_settings_stop_the_start() {
     for (text, needle) in cases {
         let cfg = dir.join("web.yml");
         std::fs::write(&cfg, text).unwrap();
-        let out = std::process::Command::new(exporter_bin())
-            .args([
-                "--web.config.file",
-                cfg.to_str().unwrap(),
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--xmail.log-dir",
-                logs.xmail.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let out = crate::util::output_of(std::process::Command::new(exporter_bin()).args([
+            "--web.config.file",
+            cfg.to_str().unwrap(),
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--xmail.log-dir",
+            logs.xmail.to_str().unwrap(),
+        ]));
         assert!(!out.status.success(), "{text}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
