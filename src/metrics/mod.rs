@@ -300,9 +300,15 @@ impl Recorder {
         self
     }
 
-    /// The join operations kept, oldest first (empty unless [`Recorder::deferring_join`]).
+    /// The join operations kept, oldest first.
+    ///
+    /// # Panics
+    /// On a recorder not made with [`Recorder::deferring_join`]: one that joins as it reads
+    /// has nothing kept, and must not start keeping.
     pub fn deferred(&mut self) -> &mut VecDeque<Deferred> {
-        self.deferred.get_or_insert_with(VecDeque::new)
+        self.deferred
+            .as_mut()
+            .expect("deferred() is for a recorder made with deferring_join()")
     }
 
     /// How many join operations are kept.
