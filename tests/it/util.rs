@@ -17,7 +17,6 @@ pub fn exporter_bin() -> &'static str {
     env!("CARGO_BIN_EXE_xmail_exporter")
 }
 
-/// The project root.
 /// Runs the exporter binary from the repository root with `args`: (success, stdout, stderr).
 pub fn run_exporter(args: &[&str]) -> (bool, String, String) {
     let out = output_of(Command::new(exporter_bin()).current_dir(root()).args(args));
@@ -76,6 +75,7 @@ pub fn assert_golden(path: &Path, got: &str, what: &str) {
     );
 }
 
+/// The project root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
