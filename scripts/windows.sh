@@ -172,10 +172,11 @@ skipped_tests() {
        /^test .* \.\.\. ignored/ { print "   " substr($0, 6); n++ }
        /SKIPPED/ { print "   " test ": " $0; n++ }
        END { if (!n) print "   none" }' "$tests_log"
-  # Wine's transient CreateProcess error, retried by the tests' helper (tests/it/util.rs).
-  if grep -q 'retry [0-9] of 5' "$tests_log"; then
-    echo "== process starts retried under Wine"
-    awk '/^---- .* stdout ----$/ { test = $2 } /retry [0-9] of 5/ { print "   " test ": " $0 }' "$tests_log"
+  # Wine's transient errors (a process start, a rename), retried by the tests' helper
+  # (retry_on_windows in tests/it/util.rs).
+  if grep -q 'retry [0-9]* of [0-9]*$' "$tests_log"; then
+    echo "== retried under Wine"
+    awk '/^---- .* stdout ----$/ { test = $2 } /retry [0-9]* of [0-9]*$/ { print "   " test ": " $0 }' "$tests_log"
   fi
 }
 

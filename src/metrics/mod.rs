@@ -174,12 +174,22 @@ pub struct Recorder {
     pending: Pending,
     /// With the mail desk: where refused SMTP lines are kept.
     recent: Option<Arc<Recent>>,
-    /// Reading only SMTP files for [`split`]: the delivery join's steps go here, in reading
-    /// order, for the recorder of the other files, instead of into `received` and `pending`.
-    join_out: Option<Vec<JoinStep>>,
-    /// Reading the other files of a [`split`] reading: what the delivery join does, kept
-    /// in reading order until the SMTP steps before it are applied ([`split::settle`]).
-    deferred: Option<VecDeque<Deferred>>,
+    /// Whether the delivery join is done as lines are read, or is one side of a [`split`]
+    /// reading.
+    join: JoinMode,
+}
+
+/// Where a [`Recorder`]'s delivery-join work goes.
+#[derive(Debug)]
+enum JoinMode {
+    /// Done at once (one recorder reads every file).
+    Direct,
+    /// Reading only SMTP files for [`split`]: the join's steps, in reading order, for the
+    /// recorder of the other files, instead of into `received` and `pending`.
+    HandOver(Vec<JoinStep>),
+    /// Reading the other files of a [`split`] reading: what the join does, kept in reading
+    /// order until the SMTP steps before it are applied ([`split::settle`]).
+    Defer(VecDeque<Deferred>),
 }
 
 impl Recorder {
@@ -215,8 +225,7 @@ impl Recorder {
             received: ReceivedJoin::new(JoinLimits::default()),
             pending: Pending::new(Some(PENDING_WALL)),
             recent: None,
-            join_out: None,
-            deferred: None,
+            join: JoinMode::Direct,
         }
     }
 
@@ -256,7 +265,7 @@ impl Recorder {
     /// For the SMTP side of a [`split`] reading: the delivery join's steps are kept for
     /// [`Recorder::take_join_steps`] instead of being applied here.
     pub fn handing_over_join(mut self) -> Recorder {
-        self.join_out = Some(Vec::new());
+        self.join = JoinMode::HandOver(Vec::new());
         self
     }
 
@@ -264,18 +273,21 @@ impl Recorder {
     /// (see [`Recorder::handing_over_join`]).
     pub fn take_join_steps(&mut self) -> Vec<JoinStep> {
         let log_time = self.pending.log_time();
-        match &mut self.join_out {
-            Some(out) => {
+        match &mut self.join {
+            JoinMode::HandOver(out) => {
                 out.push(JoinStep::LogTime(log_time));
                 std::mem::take(out)
             }
-            None => Vec::new(),
+            _ => Vec::new(),
         }
     }
 
     /// How many join steps are kept (see [`Recorder::handing_over_join`]).
     pub fn join_steps_kept(&self) -> usize {
-        self.join_out.as_ref().map_or(0, Vec::len)
+        match &self.join {
+            JoinMode::HandOver(out) => out.len(),
+            _ => 0,
+        }
     }
 
     /// Applies join steps handed over by the SMTP side of a [`split`] reading, as reading
@@ -296,7 +308,7 @@ impl Recorder {
     /// For the other side of a [`split`] reading: the delivery join's operations are kept
     /// (see [`Recorder::deferred`]) instead of being done at once.
     pub fn deferring_join(mut self) -> Recorder {
-        self.deferred = Some(VecDeque::new());
+        self.join = JoinMode::Defer(VecDeque::new());
         self
     }
 
@@ -306,14 +318,18 @@ impl Recorder {
     /// On a recorder not made with [`Recorder::deferring_join`]: one that joins as it reads
     /// has nothing kept, and must not start keeping.
     pub fn deferred(&mut self) -> &mut VecDeque<Deferred> {
-        self.deferred
-            .as_mut()
-            .expect("deferred() is for a recorder made with deferring_join()")
+        match &mut self.join {
+            JoinMode::Defer(kept) => kept,
+            _ => panic!("deferred() is for a recorder made with deferring_join()"),
+        }
     }
 
     /// How many join operations are kept.
     pub fn deferred_len(&self) -> usize {
-        self.deferred.as_ref().map_or(0, VecDeque::len)
+        match &self.join {
+            JoinMode::Defer(kept) => kept.len(),
+            _ => 0,
+        }
     }
 
     /// Does a join operation that was kept, as it would have been done when it was read.
@@ -451,9 +467,9 @@ impl Sink for Recorder {
                     if meaning.received
                         && let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t)
                     {
-                        match &mut self.join_out {
-                            Some(out) => out.push(JoinStep::Received { id, t }),
-                            None => self.join_received(id, t),
+                        match &mut self.join {
+                            JoinMode::HandOver(out) => out.push(JoinStep::Received { id, t }),
+                            _ => self.join_received(id, t),
                         }
                     }
                 }
@@ -475,9 +491,11 @@ impl Sink for Recorder {
                         self.event_time(kind, t);
                         if let (Some(id), Some(t)) = (smtp_id_key(ev.message_id), t) {
                             let kind = ev.delivery;
-                            match &mut self.deferred {
-                                Some(d) => d.push_back(Deferred::Delivery { id, t, kind }),
-                                None => self.join_delivery(id, t, kind),
+                            match &mut self.join {
+                                JoinMode::Defer(d) => {
+                                    d.push_back(Deferred::Delivery { id, t, kind })
+                                }
+                                _ => self.join_delivery(id, t, kind),
                             }
                         }
                     }
@@ -555,12 +573,12 @@ impl Sink for Recorder {
     }
 
     fn consumed(&mut self, kind: LogKind, bytes: u64) {
-        if let Some(out) = &mut self.join_out {
-            out.push(JoinStep::Consumed(self.pending.log_time()));
-        }
-        match &mut self.deferred {
-            Some(d) => d.push_back(Deferred::Expire),
-            None => self.expire_waiting(),
+        // The SMTP side of a split reading has no deliveries waiting: its expiry point is
+        // handed over instead.
+        match &mut self.join {
+            JoinMode::Direct => self.expire_waiting(),
+            JoinMode::HandOver(out) => out.push(JoinStep::Consumed(self.pending.log_time())),
+            JoinMode::Defer(d) => d.push_back(Deferred::Expire),
         }
         self.flush();
         self.metrics.exporter.read_bytes[kind.index()].inc_by(bytes);

@@ -582,17 +582,10 @@ fn the_spool_is_counted() {
 /// denied", 5): try again for up to 5 s.
 fn remove_dir_all_while_scanned(dir: &std::path::Path) {
     let gone = dir.with_extension("gone");
-    let mut tries = 0;
-    loop {
-        match std::fs::rename(dir, &gone) {
-            Ok(()) => break,
-            Err(e) if cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32)) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => panic!("cannot rename {}: {e}", dir.display()),
-        }
-    }
+    let what = format!("renaming {}", dir.display());
+    crate::util::retry_on_windows(&what, &[5, 32], 100, Duration::from_millis(50), || {
+        std::fs::rename(dir, &gone)
+    });
     // A scan that had started may still hold it open on Windows: what is left goes with
     // the temporary directory.
     let _ = std::fs::remove_dir_all(&gone);

@@ -27,37 +27,60 @@ pub fn run_exporter(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Wine's CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359) for no reason of
-/// the program started; a Windows host does not. Only that error, and only on Windows, is
-/// retried (up to 5 times, each retry printed); any other error panics at once.
-const WINE_SPAWN_FLAKE: i32 = 1359;
-
-fn retrying<T>(cmd: &mut Command, mut start: impl FnMut(&mut Command) -> std::io::Result<T>) -> T {
-    let mut tries = 0;
+/// Runs `f` until it succeeds. On Windows only, an error whose code is in `codes` is tried
+/// again, at most `tries` times, `pause` apart, each retry printed (`scripts/windows.sh`
+/// lists them); any other error, or the last, panics with `what`.
+pub fn retry_on_windows<T>(
+    what: &str,
+    codes: &[i32],
+    tries: u32,
+    pause: Duration,
+    mut f: impl FnMut() -> std::io::Result<T>,
+) -> T {
+    let mut n = 0;
     loop {
-        match start(cmd) {
+        match f() {
             Ok(v) => return v,
-            Err(e) if cfg!(windows) && e.raw_os_error() == Some(WINE_SPAWN_FLAKE) && tries < 5 => {
-                tries += 1;
-                eprintln!(
-                    "starting {:?} failed ({e}); retry {tries} of 5",
-                    cmd.get_program()
-                );
-                std::thread::sleep(Duration::from_millis(200 * tries));
+            Err(e)
+                if cfg!(windows)
+                    && e.raw_os_error().is_some_and(|c| codes.contains(&c))
+                    && n < tries =>
+            {
+                n += 1;
+                eprintln!("{what} failed ({e}); retry {n} of {tries}");
+                std::thread::sleep(pause);
             }
-            Err(e) => panic!("cannot start {:?}: {e}", cmd.get_program()),
+            Err(e) => panic!("{what} failed: {e}"),
         }
     }
 }
 
+/// Wine's CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359) for no reason of
+/// the program started; a Windows host does not. Only that error is retried.
+const WINE_SPAWN_FLAKE: i32 = 1359;
+
 /// Runs `cmd` to its end and returns what it printed (see [`WINE_SPAWN_FLAKE`]).
 pub fn output_of(cmd: &mut Command) -> std::process::Output {
-    retrying(cmd, |c| c.output())
+    let what = format!("starting {:?}", cmd.get_program());
+    retry_on_windows(
+        &what,
+        &[WINE_SPAWN_FLAKE],
+        5,
+        Duration::from_millis(500),
+        || cmd.output(),
+    )
 }
 
 /// Starts `cmd` (see [`WINE_SPAWN_FLAKE`]).
 pub fn spawn_of(cmd: &mut Command) -> Child {
-    retrying(cmd, |c| c.spawn())
+    let what = format!("starting {:?}", cmd.get_program());
+    retry_on_windows(
+        &what,
+        &[WINE_SPAWN_FLAKE],
+        5,
+        Duration::from_millis(500),
+        || cmd.spawn(),
+    )
 }
 
 /// Compares `got` with the golden file `path`; `UPDATE_GOLDEN=1` rewrites it instead.
